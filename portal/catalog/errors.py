@@ -1,0 +1,37 @@
+"""Errors of the catalog services, each carrying bilingual field-level messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas import Message, message, render
+
+
+class CatalogError(Exception):
+    """A refused catalog operation; `errors` maps field names to bilingual messages."""
+
+    status = 400
+
+    def __init__(self, errors: dict[str, Any]) -> None:
+        super().__init__(render(errors))
+        self.errors = errors
+
+
+class Invalid(CatalogError):
+    status = 422
+
+
+class NotFound(CatalogError):
+    status = 404
+
+    @classmethod
+    def entity(cls, kind_zh: str, kind_en: str, key: str) -> NotFound:
+        return cls({"_": [message(f"找不到{kind_zh}「{key}」", f"No {kind_en} {key!r}.")]})
+
+
+class Conflict(CatalogError):
+    status = 409
+
+    @classmethod
+    def field(cls, field: str, msg: Message) -> Conflict:
+        return cls({field: [msg]})

@@ -1,0 +1,60 @@
+"""Read-side queries for pages and APIs, with the public visibility rule in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import Dataset, Organization, dataset_zones
+
+
+def publicly_visible(query: Select) -> Select:
+    """Active datasets the public may see: a closed one only if its department chose so."""
+    return query.where(Dataset.state == "active", Dataset.metadata_public.is_(True))
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Dataset]
+    total: int
+    number: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+
+def dataset_page(
+    session: Session,
+    *,
+    number: int = 1,
+    size: int = 20,
+    zone: str | None = None,
+    publisher: str | None = None,
+) -> Page:
+    query = publicly_visible(select(Dataset))
+    if zone:
+        query = query.join(dataset_zones).where(dataset_zones.c.zone_code == zone)
+    if publisher:
+        query = query.join(Organization).where(Organization.name == publisher)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    number = max(1, number)
+    items = list(
+        session.scalars(
+            query.order_by(Dataset.modified.desc().nulls_last(), Dataset.name)
+            .offset((number - 1) * size)
+            .limit(size)
+            .options(selectinload(Dataset.publisher), selectinload(Dataset.zones))
+        )
+    )
+    return Page(items, total, number, size)
+
+
+def counts_by(session: Session, column: str) -> dict[str, int]:
+    """Publicly visible datasets counted by one column (open_type, grade, domain …)."""
+    attribute = getattr(Dataset, column)
+    rows = session.execute(publicly_visible(select(attribute, func.count())).group_by(attribute))
+    return {key: count for key, count in rows}

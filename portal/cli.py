@@ -1,0 +1,224 @@
+"""The `portal` command."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from flask import Flask
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from . import create_app, lifecycle
+from .catalog import CatalogError
+from .catalog.exchange import export_catalog, import_catalog
+from .config import markdown_table
+from .harvest import run_harvest
+from .services import catalog, database, policy, settings
+
+console = Console(stderr=True)
+
+
+@click.group()
+@click.version_option(package_name="qingdao-data-portal")
+def main() -> None:
+    """Qingdao public-data portal (青岛市公共数据开放平台)."""
+
+
+def _app() -> Flask:
+    return create_app()
+
+
+def _require_initialized(app: Flask) -> None:
+    if not lifecycle.is_initialized(app):
+        raise click.ClickException(
+            f"the database at {database(app).url} is not initialized or not up to date; "
+            "run `portal init` (or `portal up`)"
+        )
+
+
+@contextmanager
+def _progress(description: str, total: int | None = None) -> Iterator[Callable[[str], None]]:
+    columns = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}"),
+    ]
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda _kind: bar.advance(task)
+
+
+@main.command()
+def init() -> None:
+    """Create the instance folder and migrate the database to the newest schema."""
+    app = _app()
+    lifecycle.initialize(app)
+    console.print(f"initialized: {database(app).url}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def up(host: str, port: int) -> None:
+    """Initialize if needed, load the plan catalog if the catalog is empty, and serve."""
+    app = _app()
+    lifecycle.initialize(app)
+    if lifecycle.catalog_is_empty(app):
+        with _progress("loading the plan catalog") as advance:
+            report = lifecycle.load_plan(app, progress=advance)
+        console.print(f"plan catalog loaded: {report.changed} records")
+        if report.failures:
+            click.echo(report.describe(), err=True)
+    _serve(app, host, port)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve an initialized instance."""
+    app = _app()
+    _require_initialized(app)
+    _serve(app, host, port, threads)
+
+
+def _serve(app: Flask, host: str, port: int, threads: int = 8) -> None:
+    from waitress import serve as waitress_serve
+
+    console.print(f"serving on http://{host}:{port}/  (Ctrl+C stops)")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="qingdao-portal")
+
+
+@main.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+def export_command(file: str) -> None:
+    """Write the whole catalog as JSON Lines to FILE ('-' for standard output)."""
+    app = _app()
+    _require_initialized(app)
+    with database(app).sessions() as session:
+        if file == "-":
+            count = export_catalog(session, sys.stdout)
+        else:
+            target = Path(file)
+            partial = target.with_name(target.name + ".partial")
+            with (
+                _progress(f"exporting to {file}") as advance,
+                partial.open("w", encoding="utf-8", newline="\n") as out,
+            ):
+                count = export_catalog(session, out, advance)
+            partial.replace(target)  # never leave a half-written export under the real name
+    console.print(f"exported {count} lines")
+
+
+@main.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def import_command(file) -> None:  # type: ignore[no-untyped-def]
+    """Load a catalog export (JSON Lines) into an empty instance; all or nothing."""
+    app = _app()
+    lifecycle.initialize(app)
+    try:
+        with database(app).transaction() as session, _progress("importing") as advance:
+            counts = import_catalog(catalog(session, "cli:import", app), file, advance)
+    except CatalogError as error:
+        raise click.ClickException(f"nothing was imported:\n{error}") from error
+    console.print("imported " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
+
+
+@main.group()
+def harvest() -> None:
+    """Harvest catalogs from sources."""
+
+
+@harvest.command("run")
+@click.argument("kind")
+@click.option("--source", help="File or URL of the source, where the harvester needs one.")
+def harvest_run(kind: str, source: str | None) -> None:
+    """Run the harvester KIND (e.g. `plan`) once, synchronously."""
+    from harvesters import load_harvester
+
+    app = _app()
+    _require_initialized(app)
+    options = {"path": source} if source else {}
+    try:
+        harvester = load_harvester(kind, **options)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from error
+    with _progress(f"harvesting {kind}") as advance:
+        report = run_harvest(
+            database(app), harvester, actor=f"harvest:{kind}", policy=policy(app), progress=advance
+        )
+    click.echo(report.describe())
+    if report.failures:
+        sys.exit(1)
+
+
+@main.group()
+def dataset() -> None:
+    """Withdraw, restore and look back at single datasets."""
+
+
+def _dataset_action(name: str, action: Callable) -> None:
+    app = _app()
+    _require_initialized(app)
+    try:
+        with database(app).transaction() as session:
+            action(catalog(session, "cli", app).datasets)
+    except CatalogError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@dataset.command("withdraw")
+@click.argument("name")
+@click.option("--reason")
+def dataset_withdraw(name: str, reason: str | None) -> None:
+    """Withdraw NAME from the catalog (kept, restorable)."""
+    _dataset_action(name, lambda ds: ds.withdraw(name, reason=reason))
+
+
+@dataset.command("restore")
+@click.argument("name")
+def dataset_restore(name: str) -> None:
+    """Put a withdrawn dataset back."""
+    _dataset_action(name, lambda ds: ds.restore(name))
+
+
+@dataset.command("revert")
+@click.argument("name")
+@click.argument("number", type=int)
+def dataset_revert(name: str, number: int) -> None:
+    """Make revision NUMBER of NAME current again."""
+    _dataset_action(name, lambda ds: ds.revert(name, number))
+
+
+@dataset.command("history")
+@click.argument("name")
+def dataset_history(name: str) -> None:
+    """List the revisions of NAME, newest first."""
+
+    def show(datasets) -> None:  # type: ignore[no-untyped-def]
+        for rev in datasets.history(name):
+            changed = ", ".join(rev.changes)
+            click.echo(
+                f"#{rev.number}\t{rev.at:%Y-%m-%d %H:%M:%S}\t{rev.actor}\t{rev.action}\t{changed}"
+            )
+
+    _dataset_action(name, show)
+
+
+@main.command("config")
+@click.option("--markdown", is_flag=True, help="Print the settings table for README.")
+def config_command(markdown: bool) -> None:
+    """Show the effective settings."""
+    if markdown:
+        click.echo(markdown_table())
+        return
+    app = _app()
+    for name, value in vars(settings(app)).items():
+        shown = "(set)" if name == "secret_key" and value else value
+        click.echo(f"{name} = {shown}")

@@ -1,0 +1,100 @@
+"""Every setting of the portal, typed, with its default and what it does: the one place.
+
+Values come, later ones winning, from the defaults below, the instance config file
+(``<instance>/portal.toml``), the environment, and the mapping given to ``create_app``.
+README's configuration table is generated from ``SETTINGS`` (``portal config --markdown``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+def _setting(default: Any, env: str, doc: str) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: str = _setting(
+        "./instance",
+        "PORTAL_INSTANCE_PATH",
+        "Folder for the database, the search index, uploaded files and `portal.toml`.",
+    )
+    database_url: str = _setting(
+        "",
+        "DATABASE_URL",
+        "SQLAlchemy URL. Empty: SQLite at `<instance>/portal.db`. "
+        "PostgreSQL: `postgresql+psycopg://user@host/db` (install the `pg` extra).",
+    )
+    secret_key: str = _setting(
+        "",
+        "PORTAL_SECRET_KEY",
+        "Signs sessions. Empty: a random key is made once and kept in `<instance>/secret_key`.",
+    )
+    grade_policy: str = _setting(
+        "",
+        "PORTAL_GRADE_POLICY",
+        "YAML file mapping each grade to its allowed openness. "
+        "Empty: the bundled default (domain.md section 3).",
+    )
+    page_size: int = _setting(20, "PORTAL_PAGE_SIZE", "Datasets per page in listings.")
+    sql_echo: bool = _setting(False, "PORTAL_SQL_ECHO", "Log every SQL statement (debugging).")
+
+    @property
+    def instance_dir(self) -> Path:
+        return Path(self.instance_path).resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.instance_dir / 'portal.db'}"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.instance_dir / "secret_key"
+        if not path.exists():
+            self.instance_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+SETTINGS = fields(Settings)
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Defaults < `<instance>/portal.toml` < environment < `overrides`."""
+    overrides = dict(overrides or {})
+    env = {
+        f.name: os.environ[f.metadata["env"]] for f in SETTINGS if f.metadata["env"] in os.environ
+    }
+    instance = overrides.get("instance_path") or env.get("instance_path") or Settings.instance_path
+    config_file = Path(instance) / "portal.toml"
+    from_file = tomllib.loads(config_file.read_text("utf-8")) if config_file.exists() else {}
+    unknown = set(from_file) - {f.name for f in SETTINGS}
+    if unknown:
+        raise ValueError(f"{config_file}: unknown settings {sorted(unknown)}")
+    values = {**from_file, **env, **overrides}
+    return Settings(**{f.name: _coerce(f, values[f.name]) for f in SETTINGS if f.name in values})
+
+
+def _coerce(setting: Any, value: Any) -> Any:
+    kind = type(setting.default)
+    if kind is bool and isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return kind(value)
+
+
+def markdown_table() -> str:
+    rows = ["| setting | environment | default | what it does |", "|---|---|---|---|"]
+    for f in SETTINGS:
+        default = f"`{f.default}`" if f.default not in ("", None) else "(empty)"
+        rows.append(f"| `{f.name}` | `{f.metadata['env']}` | {default} | {f.metadata['doc']} |")
+    return "\n".join(rows)

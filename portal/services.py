@@ -1,0 +1,28 @@
+"""What a request or a command needs from the app: settings, database, a catalog."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from schemas import GradePolicy
+
+from .catalog import Catalog
+from .config import Settings
+from .db import Database
+
+
+def settings(app: Flask | None = None) -> Settings:
+    return (app or current_app).extensions["portal.settings"]
+
+
+def database(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["portal.db"]
+
+
+def policy(app: Flask | None = None) -> GradePolicy:
+    return (app or current_app).extensions["portal.policy"]
+
+
+def catalog(session: Session, actor: str, app: Flask | None = None) -> Catalog:
+    return Catalog(session, actor, policy(app))
