@@ -1,0 +1,89 @@
+"""Fixtures: every test gets its own empty database, SQLite by default.
+
+When DATABASE_URL names PostgreSQL (as CI's second run does), each test gets its own
+schema in that database instead, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from portal import create_app, lifecycle
+from portal.catalog import Catalog
+from portal.services import database, policy
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+BASE_URL = os.environ.get("DATABASE_URL", "")
+
+
+def pytest_report_header() -> str:
+    return f"database: {make_url(BASE_URL).render_as_string() if BASE_URL else 'SQLite per test'}"
+
+
+@pytest.fixture
+def new_database_url(tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes empty databases: SQLite files, or PostgreSQL schemas dropped at the end."""
+    schemas: list[str] = []
+    admin = create_engine(BASE_URL, isolation_level="AUTOCOMMIT") if _on_postgres() else None
+
+    def make() -> str:
+        if admin is None:
+            return f"sqlite:///{tmp_path / f'portal-{uuid.uuid4().hex[:8]}.db'}"
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        url = make_url(BASE_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        return url.render_as_string(hide_password=False)
+
+    yield make
+    if admin is not None:
+        with admin.connect() as connection:
+            for schema in schemas:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _on_postgres() -> bool:
+    return BASE_URL.startswith("postgresql")
+
+
+@pytest.fixture
+def database_url(new_database_url: Callable[[], str]) -> str:
+    return new_database_url()
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    app = create_app({"instance_path": str(tmp_path / "instance"), "database_url": database_url})
+    app.config["TESTING"] = True
+    lifecycle.initialize(app)
+    yield app
+    database(app).dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    with database(app).sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def catalog(app: Flask, session: Session) -> Catalog:
+    return Catalog(session, "test", policy(app))
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared is absent (a fresh clone); real-data tests skipped")
+    return SHARED
