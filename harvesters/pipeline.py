@@ -9,7 +9,14 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from schemas import DatasetSchema, GradePolicy, OrganizationSchema, ZoneSchema, load_policy
+from schemas import (
+    DatasetSchema,
+    GradePolicy,
+    OrganizationSchema,
+    ZoneSchema,
+    load_policy,
+    message,
+)
 
 from .base import RecordKind, SourceRecord
 
@@ -43,6 +50,7 @@ class Pipeline:
         return {"organization": OrganizationSchema, "zone": ZoneSchema}[kind]()
 
     def process(self, records: Iterable[SourceRecord]) -> Iterator[Validated | Failed]:
+        first_seen: dict[tuple[str, str], str] = {}  # (kind, key) → location
         for record in records:
             schema = self.schema(record.kind)
             try:
@@ -51,5 +59,29 @@ class Pipeline:
                 self.stats[f"{record.kind}.failed"] += 1
                 yield Failed(record.kind, error.messages, record.location)
                 continue
+            key_field = KEY_FIELDS[record.kind]
+            identity = (record.kind, loaded[key_field])
+            if identity in first_seen:
+                # A source that names one dataset twice would make the second silently win.
+                self.stats[f"{record.kind}.failed"] += 1
+                yield Failed(
+                    record.kind, _repeated(key_field, first_seen[identity]), record.location
+                )
+                continue
+            first_seen[identity] = record.location
             self.stats[f"{record.kind}.valid"] += 1
             yield Validated(record.kind, schema.dump(loaded), record.location)
+
+
+KEY_FIELDS: dict[str, str] = {"organization": "name", "zone": "code", "dataset": "name"}
+
+
+def _repeated(key_field: str, where: str) -> dict[str, Any]:
+    return {
+        key_field: [
+            message(
+                f"与本来源中前面的记录重复（{where}）",
+                f"Repeats an earlier record of this source ({where}).",
+            )
+        ]
+    }

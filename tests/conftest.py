@@ -21,6 +21,8 @@ from portal import create_app, lifecycle
 from portal.catalog import Catalog
 from portal.services import database, policy
 
+from .factories import ORG, ZONE
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 BASE_URL = os.environ.get("DATABASE_URL", "")
 
@@ -87,3 +89,11 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is absent (a fresh clone); real-data tests skipped")
     return SHARED
+
+
+@pytest.fixture
+def seeded(catalog: Catalog) -> Catalog:
+    catalog.organizations.create(ORG)
+    catalog.zones.create(ZONE)
+    catalog.session.commit()
+    return catalog

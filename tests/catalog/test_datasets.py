@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from portal.catalog import Catalog, Conflict, Invalid, NotFound
 from portal.models import CatalogEvent, Dataset, Resource, Revision
 
-from .conftest import dataset
+from ..factories import dataset
 
 
 def count(catalog: Catalog, model) -> int:  # type: ignore[no-untyped-def]

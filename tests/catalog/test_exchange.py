@@ -17,7 +17,7 @@ from portal.catalog.exchange import export_catalog, import_catalog
 from portal.models import Dataset
 from portal.services import database, policy
 
-from .conftest import dataset
+from ..factories import dataset
 
 
 def export_text(app: Flask) -> str:

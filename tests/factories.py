@@ -1,10 +1,8 @@
+"""Records for tests: a department, a zone and a dataset that pass the profile."""
+
 from __future__ import annotations
 
 from typing import Any
-
-import pytest
-
-from portal.catalog import Catalog
 
 ORG = {"name": "qd-transport", "title": "青岛市交通运输局", "uscc": "11370200004012340B"}
 ZONE = {
@@ -31,11 +29,3 @@ def dataset(**changes: Any) -> dict[str, Any]:
     }
     data.update(changes)
     return data
-
-
-@pytest.fixture
-def seeded(catalog: Catalog) -> Catalog:
-    catalog.organizations.create(ORG)
-    catalog.zones.create(ZONE)
-    catalog.session.commit()
-    return catalog
