@@ -1,0 +1,100 @@
+"""The `portal` command as a user runs it: real processes, a real server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+UP_DEADLINE_SECONDS = 15
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def portal(*args: str, env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+    return subprocess.run(
+        [sys.executable, "-m", "portal", *args], env=env, capture_output=True, text=True,
+        timeout=120, **kwargs,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+    }
+
+
+def test_up_serves_the_plan_catalog_within_15_seconds(env: dict[str, str]) -> None:
+    port = free_port()
+    started = time.monotonic()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "portal", "up", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        page = None
+        while time.monotonic() - started < UP_DEADLINE_SECONDS and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    page = response.read().decode()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert page is not None, f"no page within {UP_DEADLINE_SECONDS}s: {server.poll()}"
+        for zone in ("交通专区", "养老专区", "乡村振兴专区", "港航专区"):
+            assert zone in page
+        assert "个数据集" in page and "/dataset/" in page
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            assert response.status == 200
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0]
+    assert "plan catalog loaded" in output
+
+
+def test_export_import_round_trip_through_the_command(
+    env: dict[str, str], tmp_path: Path, new_database_url
+) -> None:  # type: ignore[no-untyped-def]
+    assert portal("init", env=env).returncode == 0
+    loaded = portal("harvest", "run", "plan", env=env)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "dataset.added: " in loaded.stdout
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    assert portal("export", str(first), env=env).returncode == 0
+    other = {**env, "PORTAL_INSTANCE_PATH": str(tmp_path / "other"),
+             "DATABASE_URL": new_database_url()}  # fmt: skip
+    imported = portal("import", str(first), env=other)
+    assert imported.returncode == 0, imported.stderr
+    assert portal("export", str(second), env=other).returncode == 0
+    assert first.read_bytes() == second.read_bytes()
+    again = portal("import", str(first), env=other)
+    assert again.returncode != 0 and "nothing was imported" in again.stderr
+
+
+def test_serve_refuses_an_uninitialized_instance(env: dict[str, str]) -> None:
+    result = portal("serve", "--port", str(free_port()), env=env)
+    assert result.returncode != 0 and "portal init" in result.stderr
+
+
+def test_dataset_withdraw_restore_and_history(env: dict[str, str]) -> None:
+    portal("init", env=env)
+    portal("harvest", "run", "plan", env=env)
+    assert portal("dataset", "withdraw", "bus-lines", "--reason", "test", env=env).returncode == 0
+    assert portal("dataset", "restore", "bus-lines", env=env).returncode == 0
+    history = portal("dataset", "history", "bus-lines", env=env).stdout.splitlines()
+    assert [line.split("\t")[3] for line in history] == ["restore", "withdraw", "create"]
+    missing = portal("dataset", "withdraw", "no-such-dataset", env=env)
+    assert missing.returncode != 0 and "no-such-dataset" in missing.stderr
