@@ -10,10 +10,10 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from schemas import (
-    DatasetSchema,
     GradePolicy,
     OrganizationSchema,
     ZoneSchema,
+    dataset_schema,
     load_policy,
     message,
 )
@@ -46,7 +46,7 @@ class Pipeline:
 
     def schema(self, kind: RecordKind) -> Schema:
         if kind == "dataset":
-            return DatasetSchema(policy=self.policy)
+            return dataset_schema(self.policy)
         return {"organization": OrganizationSchema, "zone": ZoneSchema}[kind]()
 
     def process(self, records: Iterable[SourceRecord]) -> Iterator[Validated | Failed]:

@@ -24,23 +24,19 @@ class PlanHarvester:
         self.path = Path(path)
 
     def records(self) -> Iterator[SourceRecord]:
-        text = self.path.read_text(encoding="utf-8")
-        document = yaml.safe_load(text) or {}
-        lines = _item_lines(text)
+        # Parse once into nodes (libyaml when present), which keep their line numbers.
+        root = yaml.compose(self.path.read_text(encoding="utf-8"), Loader=_Loader)
+        sections = dict((k.value, v) for k, v in root.value) if _is_mapping(root) else {}
         for section, kind in SECTIONS:
-            for index, data in enumerate(document.get(section) or []):
-                line = lines.get((section, index), 0)
-                yield SourceRecord(kind, data, f"{self.path.name}:{line} ({section}[{index}])")
+            node = sections.get(section)
+            for index, item in enumerate(node.value if node is not None else []):
+                data = yaml.SafeLoader("").construct_document(item)
+                location = f"{self.path.name}:{item.start_mark.line + 1} ({section}[{index}])"
+                yield SourceRecord(kind, data, location)
 
 
-def _item_lines(text: str) -> dict[tuple[str, int], int]:
-    """Line number of each item of each top-level list, for error reports."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    out: dict[tuple[str, int], int] = {}
-    if not isinstance(root, yaml.MappingNode):
-        return out
-    for key, value in root.value:
-        if isinstance(value, yaml.SequenceNode):
-            for index, item in enumerate(value.value):
-                out[(key.value, index)] = item.start_mark.line + 1
-    return out
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _is_mapping(node: yaml.Node | None) -> bool:
+    return isinstance(node, yaml.MappingNode)

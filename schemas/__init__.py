@@ -3,7 +3,7 @@
 No Flask and no database here: harvesters and the portal both build on this.
 """
 
-from .dataset import DatasetSchema
+from .dataset import DatasetSchema, dataset_schema
 from .field import FieldSchema
 from .messages import Message, flatten, message, render
 from .organization import OrganizationSchema
@@ -23,6 +23,7 @@ __all__ = [
     "Term",
     "Vocabulary",
     "ZoneSchema",
+    "dataset_schema",
     "flatten",
     "grade_rank",
     "load_policy",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from marshmallow import ValidationError, post_load, validate, validates_schema
@@ -214,3 +215,9 @@ def _unique_children(data: dict[str, Any]) -> list[tuple[str, Message]]:
                 )
             )
     return out
+
+
+@cache
+def dataset_schema(policy: GradePolicy | None = None) -> DatasetSchema:
+    """A shared schema for `policy`: building one is costly, using one is not."""
+    return DatasetSchema(policy=policy)

@@ -13,7 +13,7 @@ from .vocab import vocab
 DEFAULT_POLICY_PATH = Path(__file__).parent / "policy" / "grade_openness.yaml"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity, so it can key caches
 class GradePolicy:
     allowed: dict[str, tuple[str, ...]]
     source: str

@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from schemas import DatasetSchema, GradePolicy, message
+from schemas import GradePolicy, dataset_schema, message
 
 from ..db import utcnow
 from ..models import Dataset, Organization, Zone
@@ -125,12 +125,12 @@ class Datasets:
     # -- helpers ---------------------------------------------------------------------------
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         try:
-            return DatasetSchema(policy=self.policy).load(_without_nulls(data))
+            return dataset_schema(self.policy).load(_without_nulls(data))
         except ValidationError as error:
             raise Invalid(error.messages) from error
 
     def _dump(self, loaded: dict[str, Any]) -> dict[str, Any]:
-        return DatasetSchema(policy=self.policy).dump(loaded)
+        return dataset_schema(self.policy).dump(loaded)
 
     def _write(self, dataset: Dataset, loaded: dict[str, Any]) -> None:
         with self.session.no_autoflush:
