@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from schemas import message
@@ -127,12 +128,14 @@ def import_catalog(
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
+        savepoint = session.begin_nested()
         try:
-            line = json.loads(raw)
-            kind = _import_line(catalog, line, number)
-        except (CatalogError, ValueError, KeyError, TypeError) as error:
+            kind = _import_line(catalog, json.loads(raw))
+        except (CatalogError, ValueError, KeyError, TypeError, IntegrityError) as error:
+            savepoint.rollback()
             errors[f"line {number}"] = _explain(error)
             continue
+        savepoint.commit()
         counts[kind] = counts.get(kind, 0) + 1
         if progress:
             progress(kind)
@@ -141,19 +144,21 @@ def import_catalog(
     return counts
 
 
-def _import_line(catalog: Catalog, line: dict[str, Any], number: int) -> str:
+def _import_line(catalog: Catalog, line: dict[str, Any]) -> str:
     kind = line["kind"]
     session = catalog.session
     if kind == "catalog":
         if line.get("format") != FORMAT or line.get("version") != VERSION:
             raise ValueError(f"not a {FORMAT} v{VERSION} file")
     elif kind == "organization":
+        _ensure_new(session, Organization, line["id"])
         org = Organization(id=line["id"], **_stamp_values(line))
         for key, value in validate_organization(line["data"]).items():
             setattr(org, key, value)
         session.add(org)
     elif kind == "zone":
         data = validate_zone(line["data"])
+        _ensure_new(session, Zone, data["code"])
         scenarios = [
             Scenario(position=i, **{c: item.get(c) for c in SCENARIO_COLUMNS})
             for i, item in enumerate(data["scenarios"])
@@ -186,6 +191,7 @@ def _import_dataset(catalog: Catalog, line: dict[str, Any]) -> None:
     publisher = session.scalar(select(Organization).where(Organization.name == loaded["publisher"]))
     if publisher is None:
         raise Invalid({"publisher": [message("找不到数据提供方", "No such organization.")]})
+    _ensure_new(session, Dataset, line["id"])
     dataset = Dataset(
         id=line["id"],
         state=line["state"],
@@ -204,6 +210,11 @@ def _import_dataset(catalog: Catalog, line: dict[str, Any]) -> None:
     session.add(CatalogEvent(entity_type="dataset", entity_id=dataset.id, action="import"))
 
 
+def _ensure_new(session: Session, model: type, key: str) -> None:
+    if session.get(model, key) is not None:
+        raise ValueError(f"{model.__name__} {key} appears twice")
+
+
 def _stamp_values(line: dict[str, Any]) -> dict[str, datetime]:
     return {
         "created_at": datetime.fromisoformat(line["created"]),
@@ -214,5 +225,6 @@ def _stamp_values(line: dict[str, Any]) -> dict[str, datetime]:
 def _explain(error: Exception) -> Any:
     if isinstance(error, CatalogError):
         return error.errors
-    text = f"{type(error).__name__}: {error}"
+    detail = error.orig if isinstance(error, IntegrityError) else error
+    text = f"{type(error).__name__}: {str(detail).splitlines()[0] if str(detail) else ''}"
     return [message(f"此行无法读取：{text}", f"Unreadable line: {text}")]

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from harvesters import Failed, Harvester, Pipeline
-from schemas import GradePolicy, render
+from schemas import GradePolicy, message, render
 
 from ..catalog import Catalog, CatalogError
 from ..db import Database
@@ -86,9 +88,18 @@ def _store(
     savepoint = session.begin_nested()
     try:
         outcome, _ = service.upsert(data)
+        session.flush()
     except CatalogError as error:
         savepoint.rollback()
         report.failures.append((location, error.errors))
+        return "failed"
+    except IntegrityError as error:  # e.g. a value the database holds unique elsewhere
+        savepoint.rollback()
+        detail = str(error.orig).splitlines()[0]
+        text = message(
+            f"数据库拒绝了此记录：{detail}", f"The database refused the record: {detail}"
+        )
+        report.failures.append((location, {"_": [text]}))
         return "failed"
     savepoint.commit()
     return outcome

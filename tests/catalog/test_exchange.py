@@ -83,3 +83,14 @@ def test_one_bad_line_imports_nothing_and_names_the_line(
     assert set(caught.value.errors) == {"line 2", f"line {broken + 2}"}
     with database(second_app).sessions() as session:
         assert session.scalar(select(func.count()).select_from(Dataset)) == 0
+
+
+def test_a_repeated_line_is_reported_not_a_crash(
+    app: Flask, seeded: Catalog, second_app: Flask
+) -> None:
+    fill(seeded)
+    lines = export_text(app).splitlines()
+    organization = next(line for line in lines if '"kind":"organization"' in line)
+    with pytest.raises(Invalid) as caught:
+        import_text(second_app, "\n".join([*lines, organization]))
+    assert list(caught.value.errors) == [f"line {len(lines) + 1}"]
