@@ -15,6 +15,7 @@ from schemas import load_policy
 
 from .config import Settings, load_settings
 from .db import Database
+from .search import make_backend
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -30,11 +31,14 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["portal.settings"] = settings
     app.extensions["portal.db"] = Database(settings.sqlalchemy_url, echo=settings.sql_echo)
     app.extensions["portal.policy"] = load_policy(settings.grade_policy or None)
+    app.extensions["portal.search"] = make_backend(settings)
 
+    from .api import blueprint as api_blueprint
     from .web import blueprint as web_blueprint
     from .web.health import blueprint as health_blueprint
 
     app.register_blueprint(health_blueprint)
+    app.register_blueprint(api_blueprint)
     app.register_blueprint(web_blueprint)
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,13 +12,16 @@ import click
 from flask import Flask
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
 
 from . import create_app, lifecycle
 from .catalog import CatalogError
 from .catalog.exchange import export_catalog, import_catalog
 from .config import markdown_table
 from .harvest import run_harvest
-from .services import catalog, database, policy, settings
+from .models import Dataset
+from .search import IndexerThread, SearchUnavailable, WriterBusy
+from .services import catalog, database, indexer, policy, settings
 
 console = Console(stderr=True)
 
@@ -38,6 +42,15 @@ def _require_initialized(app: Flask) -> None:
             f"the database at {database(app).url} is not initialized or not up to date; "
             "run `portal init` (or `portal up`)"
         )
+
+
+def _columns() -> list:
+    return [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}"),
+    ]
 
 
 @contextmanager
@@ -91,8 +104,30 @@ def serve(host: str, port: int, threads: int) -> None:
 def _serve(app: Flask, host: str, port: int, threads: int = 8) -> None:
     from waitress import serve as waitress_serve
 
+    interval = settings(app).index_interval
+    worker = IndexerThread(indexer(app), interval) if interval > 0 else None
+    if worker:
+        _catch_up(app)
+        worker.start()
     console.print(f"serving on http://{host}:{port}/  (Ctrl+C stops)")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="qingdao-portal")
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="qingdao-portal")
+    finally:
+        if worker:
+            worker.stop()
+
+
+def _catch_up(app: Flask) -> None:
+    """Bring the search index up to the database before serving (first start: build it)."""
+    try:
+        with _progress("updating the search index") as advance:
+            applied = indexer(app).drain()
+            advance("")
+    except (SearchUnavailable, WriterBusy) as error:
+        console.print(f"search index not updated now ({error}); it catches up later")
+        return
+    if applied:
+        console.print(f"search index: {applied} catalog changes applied")
 
 
 @main.command("export")
@@ -128,6 +163,7 @@ def import_command(file) -> None:  # type: ignore[no-untyped-def]
     except CatalogError as error:
         raise click.ClickException(f"nothing was imported:\n{error}") from error
     console.print("imported " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
+    _index_now(app)
 
 
 @main.group()
@@ -154,6 +190,7 @@ def harvest_run(kind: str, source: str | None) -> None:
             database(app), harvester, actor=f"harvest:{kind}", policy=policy(app), progress=advance
         )
     click.echo(report.describe())
+    _index_now(app)
     if report.failures:
         sys.exit(1)
 
@@ -171,6 +208,16 @@ def _dataset_action(name: str, action: Callable) -> None:
             action(catalog(session, "cli", app).datasets)
     except CatalogError as error:
         raise click.ClickException(str(error)) from error
+    _index_now(app)
+
+
+def _index_now(app: Flask) -> None:
+    """Apply this command's changes to the search index, unless a running server owns the
+    index writer (it applies them within a second) or the engine is down (it catches up)."""
+    try:
+        indexer(app).drain()
+    except SearchUnavailable as error:
+        console.print(f"search index not updated now: {error}")
 
 
 @dataset.command("withdraw")
@@ -209,6 +256,49 @@ def dataset_history(name: str) -> None:
             )
 
     _dataset_action(name, show)
+
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the search index from the database and swap it in (searches go on meanwhile)."""
+    app = _app()
+    _require_initialized(app)
+    with database(app).sessions() as session:
+        total = session.scalar(
+            select(func.count()).select_from(Dataset).where(Dataset.state == "active")
+        )
+    started = time.perf_counter()
+    with Progress(*_columns(), TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("reindexing", total=total)
+        count = indexer(app).reindex(progress=lambda n: bar.advance(task, n))
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"reindexed {count} datasets in {elapsed:.1f} s ({count / max(elapsed, 1e-9):,.0f}/s)"
+    )
+
+
+@main.command()
+def doctor() -> None:
+    """Report datasets missing, stale or left over in the search index."""
+    app = _app()
+    _require_initialized(app)
+    try:
+        report = indexer(app).doctor()
+    except SearchUnavailable as error:
+        raise click.ClickException(f"search index unavailable: {error}") from error
+    click.echo(
+        f"database: {report.expected} searchable datasets; index: {report.indexed} documents"
+    )
+    click.echo(f"outbox events not yet applied: {report.pending}")
+    for label, ids in (
+        ("missing", report.missing),
+        ("stale", report.stale),
+        ("orphaned", report.orphaned),
+    ):
+        click.echo(f"{label}: {len(ids)}" + (f"  e.g. {', '.join(ids[:5])}" if ids else ""))
+    if not report.clean:
+        click.echo("run `portal reindex` to repair")
+        sys.exit(1)
 
 
 @main.command("config")

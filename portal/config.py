@@ -44,6 +44,30 @@ class Settings:
         "YAML file mapping each grade to its allowed openness. "
         "Empty: the bundled default (domain.md section 3).",
     )
+    search_backend: str = _setting(
+        "tantivy",
+        "PORTAL_SEARCH_BACKEND",
+        "`tantivy` (embedded, index under `<instance>/search`) or `elasticsearch` (`ES_URL`).",
+    )
+    es_url: str = _setting(
+        "",
+        "ES_URL",
+        "Elasticsearch URL(s), comma-separated, e.g. `https://elastic:pw@es01:9200` "
+        "(install the `es` extra).",
+    )
+    es_index: str = _setting(
+        "portal-datasets",
+        "PORTAL_ES_INDEX",
+        "Alias of the live Elasticsearch index; versions are named `<alias>-<timestamp>`.",
+    )
+    es_ca_certs: str = _setting(
+        "", "PORTAL_ES_CA_CERTS", "CA bundle to verify Elasticsearch's TLS certificate."
+    )
+    index_interval: float = _setting(
+        1.0,
+        "PORTAL_INDEX_INTERVAL",
+        "Seconds between outbox drains in a serving process (0: do not drain while serving).",
+    )
     page_size: int = _setting(20, "PORTAL_PAGE_SIZE", "Datasets per page in listings.")
     sql_echo: bool = _setting(False, "PORTAL_SQL_ECHO", "Log every SQL statement (debugging).")
 

@@ -10,6 +10,7 @@ from schemas import GradePolicy
 from .catalog import Catalog
 from .config import Settings
 from .db import Database
+from .search import Indexer, SearchBackend
 
 
 def settings(app: Flask | None = None) -> Settings:
@@ -22,6 +23,14 @@ def database(app: Flask | None = None) -> Database:
 
 def policy(app: Flask | None = None) -> GradePolicy:
     return (app or current_app).extensions["portal.policy"]
+
+
+def search_backend(app: Flask | None = None) -> SearchBackend:
+    return (app or current_app).extensions["portal.search"]
+
+
+def indexer(app: Flask | None = None) -> Indexer:
+    return Indexer(database(app), search_backend(app))
 
 
 def catalog(session: Session, actor: str, app: Flask | None = None) -> Catalog:

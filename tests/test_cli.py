@@ -23,9 +23,13 @@ def free_port() -> int:
 
 def portal(*args: str, env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
     return subprocess.run(
-        [sys.executable, "-m", "portal", *args], env=env, capture_output=True, text=True,
-        timeout=120, **kwargs,
-    )  # fmt: skip
+        [sys.executable, "-m", "portal", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
 
 
 @pytest.fixture
@@ -42,8 +46,11 @@ def test_up_serves_the_plan_catalog_within_15_seconds(env: dict[str, str]) -> No
     started = time.monotonic()
     server = subprocess.Popen(
         [sys.executable, "-m", "portal", "up", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         page = None
         while time.monotonic() - started < UP_DEADLINE_SECONDS and server.poll() is None:
@@ -74,8 +81,11 @@ def test_export_import_round_trip_through_the_command(
     assert "dataset.added: " in loaded.stdout
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     assert portal("export", str(first), env=env).returncode == 0
-    other = {**env, "PORTAL_INSTANCE_PATH": str(tmp_path / "other"),
-             "DATABASE_URL": new_database_url()}  # fmt: skip
+    other = {
+        **env,
+        "PORTAL_INSTANCE_PATH": str(tmp_path / "other"),
+        "DATABASE_URL": new_database_url(),
+    }
     imported = portal("import", str(first), env=other)
     assert imported.returncode == 0, imported.stderr
     assert portal("export", str(second), env=other).returncode == 0

@@ -81,7 +81,7 @@ def test_healthz_reports_database_and_search(client) -> None:  # type: ignore[no
     response = client.get("/healthz")
     body = response.get_json()
     assert response.status_code == 200
-    assert body["database"]["status"] == "ok" and body["database"]["revision"] == "0001"
+    assert body["database"]["status"] == "ok" and body["database"]["revision"] == "0002"
     assert "search" in body
 
 

@@ -9,22 +9,58 @@ from typing import Any
 from ..models import DataField, Dataset, Organization, Resource, Zone
 
 DATASET_SCALARS = (
-    "name", "title", "title_en", "description", "resource_code",
-    "domain", "industry", "basic_category",
-    "open_type", "open_condition", "open_level", "metadata_public",
-    "share_type", "share_condition", "share_method",
-    "grade", "processing_level", "update_frequency",
-    "record_count", "api_count", "file_count", "issued", "modified",
-    "contact_phone", "contact_email", "landing_page", "license", "operable",
-)  # fmt: skip
+    "name",
+    "title",
+    "title_en",
+    "description",
+    "resource_code",
+    "domain",
+    "industry",
+    "basic_category",
+    "open_type",
+    "open_condition",
+    "open_level",
+    "metadata_public",
+    "share_type",
+    "share_condition",
+    "share_method",
+    "grade",
+    "processing_level",
+    "update_frequency",
+    "record_count",
+    "api_count",
+    "file_count",
+    "issued",
+    "modified",
+    "contact_phone",
+    "contact_email",
+    "landing_page",
+    "license",
+    "operable",
+)
 DATASET_LISTS = ("zones", "formats", "keywords", "fields", "resources")
 RESOURCE_COLUMNS = (
-    "id", "name", "description", "kind", "format", "url", "media_type", "size", "record_count",
-)  # fmt: skip
+    "id",
+    "name",
+    "description",
+    "kind",
+    "format",
+    "url",
+    "media_type",
+    "size",
+    "record_count",
+)
 FIELD_COLUMNS = ("name", "title", "type", "length", "grade", "sensitive", "description")
 ORGANIZATION_COLUMNS = (
-    "name", "title", "title_en", "uscc", "description", "contact_phone", "contact_email", "website",
-)  # fmt: skip
+    "name",
+    "title",
+    "title_en",
+    "uscc",
+    "description",
+    "contact_phone",
+    "contact_email",
+    "website",
+)
 ZONE_COLUMNS = ("code", "title", "title_en", "description", "operator")
 SCENARIO_COLUMNS = ("code", "title", "title_en", "description")
 

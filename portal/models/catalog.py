@@ -128,6 +128,8 @@ class Dataset(Timestamps, Base):
     landing_page: Mapped[str | None] = mapped_column(String(2000))
     license: Mapped[str | None] = mapped_column(String(200))
     operable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How often the dataset is looked at; ranks "popularity" sorts and suggestions.
+    popularity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     extras: Mapped[dict[str, Any]] = mapped_column(JSONColumn, default=dict)
 
     publisher: Mapped[Organization] = relationship(back_populates="datasets")
@@ -200,7 +202,8 @@ class Revision(Base):
 
 
 class CatalogEvent(Base):
-    """The outbox: written in the same transaction as the change, drained by the search indexer."""
+    """The outbox: written in the same transaction as the change. The search index keeps the
+    id of the last event it reflects (its cursor) and replays the ones after it."""
 
     __tablename__ = "catalog_events"
 
@@ -209,4 +212,3 @@ class CatalogEvent(Base):
     entity_id: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -15,10 +15,25 @@ from portal import lifecycle
 from portal.models import Dataset, Revision
 from portal.services import database
 
-SEED_DEPARTMENTS = {"青岛市大数据发展管理局", "青岛市民政局", "青岛市行政审批服务局",
-                    "青岛市工业和信息化局", "青岛市交通运输局"}  # fmt: skip
-CLASSIFICATION = ("domain", "industry", "basic_category", "grade", "open_type", "processing_level",
-                  "update_frequency", "share_type", "issued", "modified")  # fmt: skip
+SEED_DEPARTMENTS = {
+    "青岛市大数据发展管理局",
+    "青岛市民政局",
+    "青岛市行政审批服务局",
+    "青岛市工业和信息化局",
+    "青岛市交通运输局",
+}
+CLASSIFICATION = (
+    "domain",
+    "industry",
+    "basic_category",
+    "grade",
+    "open_type",
+    "processing_level",
+    "update_frequency",
+    "share_type",
+    "issued",
+    "modified",
+)
 
 
 @pytest.fixture(scope="module")

@@ -48,10 +48,21 @@ def test_zone_needs_a_known_code_and_unique_scenarios() -> None:
 
 def test_every_vocabulary_term_has_both_labels() -> None:
     expected = {
-        "domains", "industries", "grades", "open_types", "share_types", "share_methods",
-        "update_frequencies", "formats", "processing_levels", "basic_categories", "zones",
-        "field_types", "resource_kinds", "open_levels",
-    }  # fmt: skip
+        "domains",
+        "industries",
+        "grades",
+        "open_types",
+        "share_types",
+        "share_methods",
+        "update_frequencies",
+        "formats",
+        "processing_levels",
+        "basic_categories",
+        "zones",
+        "field_types",
+        "resource_kinds",
+        "open_levels",
+    }
     assert expected <= set(vocabularies())
     for vocabulary in vocabularies().values():
         assert vocabulary.zh and vocabulary.en

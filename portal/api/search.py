@@ -1,0 +1,84 @@
+"""GET /api/v1/search and /api/v1/suggest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from .. import search as search_service
+from ..search import PUBLIC, SearchUnavailable, Viewer
+from ..search.params import BadParameters, parse
+from ..services import database, search_backend
+from . import blueprint, problem
+
+
+def current_viewer() -> Viewer:
+    # Accounts arrive with the access issue; until then every caller is the public.
+    return PUBLIC
+
+
+@blueprint.get("/search")
+def search() -> Response:
+    try:
+        query = parse(request.args, current_viewer())
+    except BadParameters as error:
+        return problem(400, "Bad search parameters", "See errors: 查询参数有误", error.errors)
+    try:
+        with database().sessions() as session:
+            result = search_service.search(search_backend(), session, query)
+    except SearchUnavailable as error:
+        return problem(503, "Search unavailable", f"搜索暂不可用 / {error}")
+    return jsonify(
+        {
+            "total": result.total,
+            "page": query.page,
+            "size": query.size,
+            "pages": result.pages,
+            "sort": result.query.sort,
+            "results": [_item(item) for item in result.items],
+            "facets": {
+                name: [
+                    {"value": f.value, "label": f.label, "count": f.count, "selected": f.selected}
+                    for f in values
+                ]
+                for name, values in result.facets.items()
+            },
+        }
+    )
+
+
+def _item(item: Any) -> dict[str, Any]:
+    return {
+        "name": item.name,
+        "title": item.title,
+        "highlight": {"title": str(item.title_html), "description": str(item.snippet_html)},
+        "publisher": {"name": item.publisher, "title": item.publisher_title},
+        "open_type": item.open_type,
+        "grade": item.grade,
+        "domain": item.domain,
+        "zones": list(item.zones),
+        "formats": list(item.formats),
+        "modified": item.modified.isoformat() if item.modified else None,
+        "score": item.score,
+    }
+
+
+@blueprint.get("/suggest")
+def suggest() -> Response:
+    text = (request.args.get("q") or "").strip()
+    if len(text) > 100:
+        return problem(
+            400,
+            "Bad parameter",
+            "q is too long / 输入过长",
+            {"q": [{"zh": "不能超过 100 个字符", "en": "At most 100 characters."}]},
+        )
+    if not text:
+        return jsonify({"suggestions": []})
+    try:
+        with database().sessions() as session:
+            found = search_service.suggest(search_backend(), session, text, current_viewer())
+    except SearchUnavailable as error:
+        return problem(503, "Search unavailable", f"搜索暂不可用 / {error}")
+    return jsonify({"suggestions": found})

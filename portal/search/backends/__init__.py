@@ -1,0 +1,1 @@
+"""Search backends: the embedded engine (tantivy) and Elasticsearch, chosen by configuration."""

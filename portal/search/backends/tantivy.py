@@ -1,0 +1,332 @@
+"""The embedded search engine: tantivy, fed text already analyzed in Python.
+
+Text fields hold the CJK bigrams / lowercase words of `analysis.tokens`, joined by spaces
+and indexed with tantivy's whitespace tokenizer (registered at every open: custom
+tokenizers are not stored with an index). Keyword fields use the raw tokenizer and are
+fast fields, so the `terms` aggregations count them. Only one process may hold a
+tantivy writer; a second one gets `WriterBusy`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import tantivy as tv
+
+from ..analysis import analyzed, tokens
+from ..documents import IndexDocument
+from ..query import DATE_FIELDS, FILTERS, TEXT_FIELDS, Clause, Phrase, SearchQuery, clauses
+from . import versions
+from .base import Hit, RawResult, SearchUnavailable, WriterBusy
+
+WHITESPACE = "ws"
+FACET_SIZE = 200
+RELOAD_EVERY_SECONDS = 0.25
+SORT_FIELDS = {
+    "modified": "modified",
+    "issued": "issued",
+    "title": "title_sort",
+    "popularity": "popularity",
+}
+
+
+def build_schema() -> tv.Schema:
+    builder = tv.SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("stamp", stored=True, tokenizer_name="raw", index_option="basic")
+    for name in TEXT_FIELDS:
+        builder.add_text_field(name, tokenizer_name=WHITESPACE)
+    for name in FILTERS:
+        builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("scopes", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("title_sort", fast=True, tokenizer_name="raw", index_option="basic")
+    for name in (*DATE_FIELDS, "popularity"):
+        builder.add_integer_field(name, fast=True, indexed=True)
+    return builder.build()
+
+
+SCHEMA = build_schema()
+
+
+def _open(path: Path) -> tv.Index:
+    index = tv.Index(SCHEMA, path=str(path), reuse=True)
+    index.register_tokenizer(WHITESPACE, tv.TextAnalyzerBuilder(tv.Tokenizer.whitespace()).build())
+    return index
+
+
+def _day(value: date | None) -> int | None:
+    return value.year * 10000 + value.month * 100 + value.day if value else None
+
+
+def to_tantivy(doc: IndexDocument) -> tv.Document:
+    out = tv.Document()
+    out.add_text("id", doc.id)
+    out.add_text("stamp", doc.stamp)
+    out.add_text("title", analyzed(doc.title))
+    out.add_text("description", analyzed(doc.description))
+    out.add_text("keywords_text", analyzed(" ".join(doc.keywords)))
+    out.add_text("publisher_title", analyzed(doc.publisher_title))
+    out.add_text("title_sort", doc.title)
+    for name in FILTERS:
+        for value in doc.keyword_values(name):
+            out.add_text(name, value)
+    for scope in doc.scopes:
+        out.add_text("scopes", scope)
+    for name in DATE_FIELDS:
+        day = _day(getattr(doc, name))
+        if day is not None:
+            out.add_integer(name, day)
+    out.add_integer("popularity", doc.popularity)
+    return out
+
+
+class TantivyWriter:
+    def __init__(self, root: Path, version_dir: Path, index: tv.Index, on_commit: Any) -> None:
+        self.root, self.dir, self.index = root, version_dir, index
+        self.version = version_dir.name
+        self._on_commit = on_commit
+        try:
+            self._writer = index.writer(200_000_000, 0)
+        except ValueError as error:
+            if "LockBusy" in str(error):
+                raise WriterBusy(str(self.dir)) from error
+            raise SearchUnavailable(str(error)) from error
+
+    @property
+    def cursor(self) -> int:
+        return versions.read_cursor(self.dir)
+
+    def upsert(self, documents: Iterable[IndexDocument]) -> None:
+        for doc in documents:
+            self._writer.delete_documents_by_term("id", doc.id)
+            self._writer.add_document(to_tantivy(doc))
+
+    def add(self, documents: Iterable[IndexDocument]) -> None:
+        """Add without looking for an older copy: for a fresh version only."""
+        for doc in documents:
+            self._writer.add_document(to_tantivy(doc))
+
+    def delete(self, ids: Iterable[str]) -> None:
+        for doc_id in ids:
+            self._writer.delete_documents_by_term("id", doc_id)
+
+    def commit(self, cursor: int) -> None:
+        self._writer.commit()
+        versions.write_cursor(self.dir, cursor)
+        self._on_commit()
+
+    def publish(self) -> None:
+        versions.publish(self.root, self.version)
+        self._on_commit()
+
+    def close(self) -> None:
+        self._writer.wait_merging_threads()
+
+
+class TantivyBackend:
+    name = "tantivy"
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._index: tv.Index | None = None
+        self._version: str | None = None
+        self._loaded_at = 0.0
+        self._writer: TantivyWriter | None = None
+
+    # -- reading -------------------------------------------------------------------------
+    def _searcher(self) -> tv.Searcher:
+        with self._lock:
+            live = versions.live_version(self.root)
+            if live is None:
+                raise SearchUnavailable(f"no search index under {self.root}; run `portal reindex`")
+            now = time.monotonic()
+            if live != self._version or self._index is None:
+                self._index = _open(self.root / live)
+                self._version, self._loaded_at = live, now
+            elif now - self._loaded_at > RELOAD_EVERY_SECONDS:
+                self._index.reload()
+                self._loaded_at = now
+            return self._index.searcher()
+
+    def _refresh(self) -> None:
+        with self._lock:
+            self._loaded_at = 0.0  # the next search reloads
+
+    def count(self) -> int:
+        return self._searcher().num_docs
+
+    def search(self, query: SearchQuery) -> RawResult:
+        searcher = self._searcher()
+        scope = _scope_filter(query.viewer.scopes)
+        text = _text_query(clauses(query.text))
+        filters = {name: _terms(name, values) for name, values in query.filters.items() if values}
+        dates = _date_filters(query)
+
+        main = _all([scope, text, *filters.values(), *dates])
+        order = _order(query)
+        limit = max(query.size, 1)
+        if order is None:
+            found = searcher.search(main, limit, count=True, offset=query.offset)
+        else:
+            field, direction = order
+            found = searcher.search(
+                main, limit, count=True, offset=query.offset, order_by_field=field, order=direction
+            )
+        hits = [
+            Hit(searcher.doc(address).to_dict()["id"][0], score if order is None else None)
+            for score, address in found.hits
+        ]
+        return RawResult(
+            hits, found.count, self._facets(searcher, query, scope, text, filters, dates)
+        )
+
+    def _facets(
+        self,
+        searcher: tv.Searcher,
+        query: SearchQuery,
+        scope: tv.Query,
+        text: tv.Query | None,
+        filters: dict[str, tv.Query],
+        dates: list[tv.Query],
+    ) -> dict[str, dict[str, int]]:
+        """Counts per facet value; a facet's own selection does not narrow its counts."""
+        out: dict[str, dict[str, int]] = {}
+        shared = [f for f in query.facets if f not in filters]
+        groups = [(shared, filters)] + [
+            ([f], {k: v for k, v in filters.items() if k != f})
+            for f in query.facets
+            if f in filters
+        ]
+        for names, active in groups:
+            if not names:
+                continue
+            base = _all([scope, text, *active.values(), *dates])
+            aggs = {n: {"terms": {"field": n, "size": FACET_SIZE}} for n in names}
+            result = searcher.aggregate(base, aggs)
+            for name in names:
+                out[name] = {b["key"]: b["doc_count"] for b in result[name]["buckets"]}
+        return out
+
+    def suggest(self, text: str, scopes: tuple[str, ...], limit: int) -> list[str]:
+        parts = tokens(text)
+        if not parts:
+            return []
+        searcher = self._searcher()
+        if len(parts) == 1 and not re.fullmatch(r"[0-9a-z]+", parts[0]):
+            match = _phrase_query("title", Phrase(tuple(parts)))
+        else:
+            match = (
+                tv.Query.phrase_prefix_query(SCHEMA, "title", parts)
+                if len(parts) > 1
+                else (tv.Query.regex_query(SCHEMA, "title", re.escape(parts[0]) + ".*"))
+            )
+        found = searcher.search(
+            _all([_scope_filter(scopes), match]), limit, weight_by_field="popularity"
+        )
+        return [searcher.doc(address).to_dict()["id"][0] for _, address in found.hits]
+
+    def stamps(self) -> Iterator[tuple[str, str]]:
+        searcher = self._searcher()
+        total = searcher.num_docs
+        if total == 0:
+            return
+        for _, address in searcher.search(tv.Query.all_query(), total, count=False).hits:
+            stored = searcher.doc(address).to_dict()
+            yield stored["id"][0], stored["stamp"][0]
+
+    # -- writing -------------------------------------------------------------------------
+    def live_writer(self) -> TantivyWriter:
+        live = versions.live_version(self.root)
+        if live is None:
+            writer = self.new_version(cursor=0)
+            writer.commit(0)
+            writer.publish()
+            self._writer = writer
+            return writer
+        if self._writer is not None and self._writer.version == live:
+            return self._writer
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        version_dir = self.root / live
+        self._writer = TantivyWriter(self.root, version_dir, _open(version_dir), self._refresh)
+        return self._writer
+
+    def new_version(self, cursor: int) -> TantivyWriter:
+        self.root.mkdir(parents=True, exist_ok=True)
+        version_dir = versions.new_version_dir(self.root)
+        versions.write_cursor(version_dir, cursor)
+        return TantivyWriter(self.root, version_dir, _open(version_dir), self._refresh)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._index = None
+
+
+def _all(parts: list[tv.Query | None]) -> tv.Query:
+    present = [(tv.Occur.Must, q) for q in parts if q is not None]
+    return tv.Query.boolean_query(present) if present else tv.Query.all_query()
+
+
+def _terms(field: str, values: Iterable[str]) -> tv.Query:
+    return tv.Query.term_set_query(SCHEMA, field, list(values))
+
+
+def _scope_filter(scopes: tuple[str, ...]) -> tv.Query:
+    return _terms("scopes", scopes)
+
+
+def _phrase_query(field: str, phrase: Phrase) -> tv.Query:
+    if phrase.lone:  # one CJK character: any bigram that starts or ends with it
+        char = re.escape(phrase.lone)
+        return tv.Query.regex_query(SCHEMA, field, f"{char}.?|.{char}")
+    if len(phrase.tokens) == 1:
+        return tv.Query.term_query(SCHEMA, field, phrase.tokens[0])
+    return tv.Query.phrase_query(SCHEMA, field, list(phrase.tokens))
+
+
+def _text_query(parts: tuple[Clause, ...]) -> tv.Query | None:
+    """Every word must match, as a phrase (or a synonym's phrase), in some field; a match in
+    a heavier field scores more."""
+    if not parts:
+        return None
+    musts = []
+    for clause in parts:
+        options = [
+            (
+                tv.Occur.Should,
+                tv.Query.boost_query(_phrase_query(field, phrase), boost * phrase.weight),
+            )
+            for phrase in clause.phrases
+            for field, boost in TEXT_FIELDS.items()
+        ]
+        musts.append((tv.Occur.Must, tv.Query.boolean_query(options)))
+    return tv.Query.boolean_query(musts)
+
+
+def _date_filters(query: SearchQuery) -> list[tv.Query]:
+    out = []
+    for name, span in query.dates.items():
+        if span.start or span.end:
+            out.append(
+                tv.Query.range_query(
+                    SCHEMA, name, tv.FieldType.Integer, _day(span.start), _day(span.end)
+                )
+            )
+    return out
+
+
+def _order(query: SearchQuery) -> tuple[str, tv.Order] | None:
+    if query.sort == "relevance":
+        return None
+    direction = tv.Order.Desc if query.descending else tv.Order.Asc
+    return SORT_FIELDS[query.sort], direction

@@ -1,0 +1,114 @@
+"""The one query model every backend answers, and who is asking (`Viewer`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from .analysis import is_lone_cjk, tokens
+from .synonyms import variants
+
+# Keyword fields a search can filter and count on.
+FACETS = (
+    "zones",
+    "domain",
+    "industry",
+    "publisher",
+    "grade",
+    "open_type",
+    "formats",
+    "update_frequency",
+)
+FILTERS = (*FACETS, "keywords")
+DATE_FIELDS = ("issued", "modified")
+SORTS = ("relevance", "modified", "issued", "title", "popularity")
+# Ranking: a match in the title counts most, then keywords, publisher, description.
+TEXT_FIELDS = {"title": 4.0, "keywords_text": 3.0, "publisher_title": 2.0, "description": 1.0}
+MAX_PAGE_SIZE = 100
+SYNONYM_WEIGHT = 0.6
+MAX_OFFSET = 100_000
+
+Audience = Literal["public", "officer", "authority"]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who searches. The engine filters on `scopes`, so nothing else is ever counted."""
+
+    audience: Audience = "public"
+    organization: str | None = None  # the department of an officer
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        if self.audience == "authority":
+            return ("authority",)
+        if self.audience == "officer" and self.organization:
+            return ("public", f"org:{self.organization}")
+        return ("public",)
+
+
+PUBLIC = Viewer()
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str = ""
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # OR within, AND across
+    dates: dict[str, DateRange] = field(default_factory=dict)
+    sort: str = "relevance"
+    descending: bool = True
+    page: int = 1
+    size: int = 20
+    facets: tuple[str, ...] = FACETS
+    viewer: Viewer = PUBLIC
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Tokens that must occur next to each other; `lone` marks one CJK character, which the
+    bigram index holds only inside pieces (水 → any piece starting or ending with 水)."""
+
+    tokens: tuple[str, ...]
+    weight: float = 1.0  # synonyms of what was typed count a little less
+
+    @property
+    def lone(self) -> str | None:
+        return self.tokens[0] if len(self.tokens) == 1 and is_lone_cjk(self.tokens[0]) else None
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One word of the user's query: any of its phrases (synonym variants) must match."""
+
+    word: str
+    phrases: tuple[Phrase, ...]
+
+
+def clauses(text: str) -> tuple[Clause, ...]:
+    """The query text as clauses, all of which must match: whitespace separates words."""
+    out = []
+    for word in text.split():
+        phrases: dict[tuple[str, ...], Phrase] = {}
+        for i, variant in enumerate(variants(word)):
+            parts = tuple(tokens(variant))
+            if parts and parts not in phrases:
+                phrases[parts] = Phrase(parts, 1.0 if i == 0 else SYNONYM_WEIGHT)
+        if phrases:
+            out.append(Clause(word, tuple(phrases.values())))
+    return tuple(out)
+
+
+def highlight_terms(query: SearchQuery) -> list[str]:
+    """The strings to mark in results: every variant of every word."""
+    return [v for word in query.text.split() for v in variants(word)]

@@ -1,0 +1,161 @@
+"""Search as the pages and the APIs use it: engine hits joined with the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from schemas import vocab
+
+from ..models import Dataset, Organization
+from .backends.base import SearchBackend
+from .highlight import mark, snippet
+from .query import SearchQuery, Viewer, highlight_terms
+
+FACET_VOCABULARIES = {
+    "zones": "zones",
+    "domain": "domains",
+    "industry": "industries",
+    "grade": "grades",
+    "open_type": "open_types",
+    "formats": "formats",
+    "update_frequency": "update_frequencies",
+}
+
+
+@dataclass(frozen=True)
+class ResultItem:
+    name: str
+    title: str
+    title_html: Markup
+    snippet_html: Markup
+    publisher: str
+    publisher_title: str
+    open_type: str
+    grade: str
+    domain: str
+    zones: tuple[str, ...]
+    formats: tuple[str, ...]
+    modified: date | None
+    score: float | None
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: dict[str, str]
+    count: int
+    selected: bool
+
+
+@dataclass
+class SearchResult:
+    query: SearchQuery
+    total: int
+    items: list[ResultItem]
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.query.size))
+
+
+def effective(query: SearchQuery) -> SearchQuery:
+    """Relevance means nothing without words: list the most recently modified first."""
+    if query.sort == "relevance" and not query.text.strip():
+        return replace(query, sort="modified", descending=True)
+    return query
+
+
+def search(backend: SearchBackend, session: Session, query: SearchQuery) -> SearchResult:
+    query = effective(query)
+    raw = backend.search(query)
+    rows = _visible_rows(session, [hit.id for hit in raw.hits], query.viewer)
+    terms = highlight_terms(query)
+    items = [_item(rows[hit.id], terms, hit.score) for hit in raw.hits if hit.id in rows]
+    facets = {
+        name: _facet_values(session, name, counts, query) for name, counts in raw.facets.items()
+    }
+    return SearchResult(query, raw.total, items, facets)
+
+
+def suggest(
+    backend: SearchBackend, session: Session, text: str, viewer: Viewer, limit: int = 8
+) -> list[dict[str, str]]:
+    ids = backend.suggest(text, viewer.scopes, limit)
+    rows = _visible_rows(session, ids, viewer)
+    return [{"name": rows[i].name, "title": rows[i].title} for i in ids if i in rows]
+
+
+def _visible_rows(session: Session, ids: list[str], viewer: Viewer) -> dict[str, Dataset]:
+    """The rows behind the hits, checked again against the database: an index a moment
+    behind must not show a dataset that was just withdrawn or made private."""
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(Dataset)
+        .where(Dataset.id.in_(ids), Dataset.state == "active")
+        .options(selectinload(Dataset.publisher), selectinload(Dataset.zones))
+    )
+    return {row.id: row for row in rows if _may_see(row, viewer)}
+
+
+def _may_see(row: Dataset, viewer: Viewer) -> bool:
+    if viewer.audience == "authority" or row.metadata_public:
+        return True
+    return viewer.audience == "officer" and viewer.organization == row.publisher.name
+
+
+def _item(row: Dataset, terms: list[str], score: float | None) -> ResultItem:
+    return ResultItem(
+        name=row.name,
+        title=row.title,
+        title_html=mark(row.title, terms),
+        snippet_html=snippet(row.description, terms),
+        publisher=row.publisher.name,
+        publisher_title=row.publisher.title,
+        open_type=row.open_type,
+        grade=row.grade,
+        domain=row.domain,
+        zones=tuple(z.code for z in row.zones),
+        formats=tuple(row.formats or ()),
+        modified=row.modified,
+        score=score,
+    )
+
+
+def _facet_values(
+    session: Session, name: str, counts: dict[str, int], query: SearchQuery
+) -> list[FacetValue]:
+    selected = set(query.filters.get(name, ()))
+    for value in selected - set(counts):
+        counts[value] = 0  # a selected value stays on the list, with its zero
+    labels = _labels(session, name, list(counts))
+    values = [FacetValue(v, labels[v], n, v in selected) for v, n in counts.items()]
+    return sorted(values, key=lambda f: (-f.count, f.value))
+
+
+def _labels(session: Session, name: str, values: list[str]) -> dict[str, dict[str, str]]:
+    if name in FACET_VOCABULARIES:
+        terms = vocab(FACET_VOCABULARIES[name])
+        out = {}
+        for value in values:
+            try:
+                term = terms.term(value)
+                out[value] = {"zh": term.zh, "en": term.en}
+            except KeyError:
+                out[value] = {"zh": value, "en": value}
+        return out
+    if name == "publisher":
+        orgs = session.execute(
+            select(Organization.name, Organization.title, Organization.title_en).where(
+                Organization.name.in_(values)
+            )
+        )
+        found = {n: {"zh": t, "en": te or t} for n, t, te in orgs}
+        return {v: found.get(v, {"zh": v, "en": v}) for v in values}
+    return {v: {"zh": v, "en": v} for v in values}
