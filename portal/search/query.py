@@ -26,7 +26,7 @@ SORTS = ("relevance", "modified", "issued", "title", "popularity")
 # Ranking: a match in the title counts most, then keywords, publisher, description.
 TEXT_FIELDS = {"title": 4.0, "keywords_text": 3.0, "publisher_title": 2.0, "description": 1.0}
 MAX_PAGE_SIZE = 100
-SYNONYM_WEIGHT = 0.6
+SYNONYM_WEIGHT = 0.3
 MAX_OFFSET = 100_000
 
 Audience = Literal["public", "officer", "authority"]
