@@ -23,8 +23,11 @@ FACETS = (
 FILTERS = (*FACETS, "keywords")
 DATE_FIELDS = ("issued", "modified")
 SORTS = ("relevance", "modified", "issued", "title", "popularity")
-# Ranking: a match in the title counts most, then keywords, publisher, description.
-TEXT_FIELDS = {"title": 4.0, "keywords_text": 3.0, "publisher_title": 2.0, "description": 1.0}
+# Ranking: each field a word matches in adds a fixed score, so a title match always beats
+# a keyword match, which beats a publisher match, which beats a description match; BM25
+# on title and description, scaled down, only orders datasets that tie on fields.
+TEXT_FIELDS = {"title": 8.0, "keywords_text": 4.0, "publisher_title": 2.0, "description": 1.0}
+TIEBREAK_FIELDS = {"title": 0.05, "description": 0.05}
 MAX_PAGE_SIZE = 100
 SYNONYM_WEIGHT = 0.3
 MAX_OFFSET = 100_000

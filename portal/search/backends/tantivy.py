@@ -21,7 +21,15 @@ import tantivy as tv
 
 from ..analysis import analyzed, tokens
 from ..documents import IndexDocument
-from ..query import DATE_FIELDS, FILTERS, TEXT_FIELDS, Clause, Phrase, SearchQuery, clauses
+from ..query import (
+    DATE_FIELDS,
+    FILTERS,
+    TEXT_FIELDS,
+    Clause,
+    Phrase,
+    SearchQuery,
+    clauses,
+)
 from . import versions
 from .base import Hit, RawResult, SearchUnavailable, WriterBusy
 
