@@ -78,7 +78,9 @@ def search(backend: SearchBackend, session: Session, query: SearchQuery) -> Sear
     terms = highlight_terms(query)
     items = [_item(rows[hit.id], terms, hit.score) for hit in raw.hits if hit.id in rows]
     facets = {
-        name: _facet_values(session, name, counts, query) for name, counts in raw.facets.items()
+        name: _facet_values(session, name, raw.facets[name], query)
+        for name in query.facets
+        if name in raw.facets
     }
     return SearchResult(query, raw.total, items, facets)
 

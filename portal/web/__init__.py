@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 
 from schemas import vocab
 
 from ..catalog import NotFound
 from ..catalog.queries import counts_by, dataset_page
-from ..services import catalog, database, settings
+from ..search import PUBLIC, SearchUnavailable, search
+from ..search.params import BadParameters, parse
+from ..services import catalog, database, search_backend, settings
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static")
 
@@ -41,6 +43,31 @@ def home() -> str:
         return render_template(
             "home.html", zones=zones, zone_counts=zone_counts, page=page, by_open_type=by_open_type
         )
+
+
+@blueprint.get("/search")
+def search_page() -> str | tuple[str, int]:
+    try:
+        query = parse(request.args, PUBLIC)
+    except BadParameters as error:
+        return render_template(
+            "search.html", result=None, errors=error.errors, args=request.args
+        ), 400
+    try:
+        with database().sessions() as session:
+            result = search(search_backend(), session, query)
+    except SearchUnavailable:
+        return render_template("search.html", result=None, unavailable=True, args=request.args), 503
+    return render_template("search.html", result=result, args=request.args, facet_url=_facet_url)
+
+
+def _facet_url(name: str, value: str) -> str:
+    """The current search with `value` of facet `name` toggled, back on page 1."""
+    args = request.args.to_dict(flat=False)
+    values = args.get(name, [])
+    args[name] = [v for v in values if v != value] if value in values else [*values, value]
+    args.pop("page", None)
+    return url_for("web.search_page", **args)
 
 
 @blueprint.get("/dataset/<name>")
