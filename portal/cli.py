@@ -120,9 +120,7 @@ def _serve(app: Flask, host: str, port: int, threads: int = 8) -> None:
 def _catch_up(app: Flask) -> None:
     """Bring the search index up to the database before serving (first start: build it)."""
     try:
-        with _progress("updating the search index") as advance:
-            applied = indexer(app).drain()
-            advance("")
+        applied = indexer(app).drain()
     except (SearchUnavailable, WriterBusy) as error:
         console.print(f"search index not updated now ({error}); it catches up later")
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -65,7 +66,11 @@ def test_up_serves_the_plan_catalog_within_15_seconds(env: dict[str, str]) -> No
             assert zone in page
         assert "个数据集" in page and "/dataset/" in page
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-            assert response.status == 200
+            health = json.loads(response.read())
+        assert health["search"]["documents"] >= 60
+        url = f"http://127.0.0.1:{port}/api/v1/search?q=%E5%85%AC%E4%BA%A4"  # 公交
+        with urllib.request.urlopen(url, timeout=2) as response:
+            assert json.loads(response.read())["total"] >= 2
     finally:
         server.terminate()
         output = server.communicate(timeout=10)[0]
@@ -108,3 +113,14 @@ def test_dataset_withdraw_restore_and_history(env: dict[str, str]) -> None:
     assert [line.split("\t")[3] for line in history] == ["restore", "withdraw", "create"]
     missing = portal("dataset", "withdraw", "no-such-dataset", env=env)
     assert missing.returncode != 0 and "no-such-dataset" in missing.stderr
+
+
+def test_reindex_and_doctor(env: dict[str, str]) -> None:
+    portal("init", env=env)
+    portal("harvest", "run", "plan", env=env)  # drains the outbox into the index itself
+    doctor = portal("doctor", env=env)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "missing: 0" in doctor.stdout and "stale: 0" in doctor.stdout
+    reindex = portal("reindex", env=env)
+    assert reindex.returncode == 0 and "reindexed 73 datasets" in reindex.stderr
+    assert portal("doctor", env=env).returncode == 0
