@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..db import Database
 from ..models import CatalogEvent, Dataset, Organization
-from .backends.base import IndexWriter, SearchBackend, SearchUnavailable, WriterBusy
+from .backends.base import IndexWriter, SearchBackend, WriterBusy
 from .documents import index_document, is_indexed
 
 log = logging.getLogger(__name__)
@@ -38,11 +38,8 @@ class Indexer:
     backend: SearchBackend
 
     def pending(self) -> int:
-        """Events the live index has not applied yet (0 when this process cannot tell)."""
-        try:
-            cursor = self.backend.live_writer().cursor
-        except (WriterBusy, SearchUnavailable):
-            return 0
+        """Catalog events the live index has not applied yet."""
+        cursor = self.backend.live_cursor()
         with self.db.sessions() as session:
             return session.scalar(select(func.count()).where(CatalogEvent.id > cursor)) or 0
 

@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import migrate
 from ..search import SearchUnavailable
-from ..services import database, search_backend
+from ..services import database, indexer, search_backend
 
 blueprint = Blueprint("health", __name__)
 
@@ -27,7 +27,12 @@ def healthz():  # type: ignore[no-untyped-def]
         db_report = {"status": "error", "error": type(error).__name__}
     backend = search_backend()
     try:
-        search_report = {"status": "ok", "backend": backend.name, "documents": backend.count()}
+        search_report = {
+            "status": "ok",
+            "backend": backend.name,
+            "documents": backend.count(),
+            "pending_changes": indexer().pending(),  # catalog writes not yet searchable
+        }
     except SearchUnavailable as error:
         search_report = {"status": "unavailable", "backend": backend.name, "error": str(error)}
     # Search down degrades the portal (writes queue in the outbox); the database down stops it.

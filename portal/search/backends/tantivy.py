@@ -170,6 +170,12 @@ class TantivyBackend:
     def count(self) -> int:
         return self._searcher().num_docs
 
+    def live_cursor(self) -> int:
+        live = versions.live_version(self.root)
+        if live is None:
+            raise SearchUnavailable(f"no search index under {self.root}")
+        return versions.read_cursor(self.root / live)
+
     def search(self, query: SearchQuery) -> RawResult:
         searcher = self._searcher()
         scope = _scope_filter(query.viewer.scopes)
