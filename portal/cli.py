@@ -39,7 +39,7 @@ def _app() -> Flask:
 def _require_initialized(app: Flask) -> None:
     if not lifecycle.is_initialized(app):
         raise click.ClickException(
-            f"the database at {database(app).url} is not initialized or not up to date; "
+            f"the database at {database(app).engine.url} is not initialized or not up to date; "
             "run `portal init` (or `portal up`)"
         )
 
@@ -67,11 +67,17 @@ def _progress(description: str, total: int | None = None) -> Iterator[Callable[[
 
 
 @main.command()
-def init() -> None:
+@click.option(
+    "--load-plan", is_flag=True, help="Also load the plan catalog if the catalog is empty."
+)
+def init(load_plan: bool) -> None:
     """Create the instance folder and migrate the database to the newest schema."""
     app = _app()
     lifecycle.initialize(app)
-    console.print(f"initialized: {database(app).url}")
+    console.print(f"initialized: {database(app).engine.url}")
+    if load_plan and lifecycle.catalog_is_empty(app):
+        report = lifecycle.load_plan(app)
+        console.print(f"plan catalog loaded: {report.changed} records")
 
 
 @main.command()

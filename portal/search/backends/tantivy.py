@@ -25,6 +25,7 @@ from ..query import (
     DATE_FIELDS,
     FILTERS,
     TEXT_FIELDS,
+    TIEBREAK_FIELDS,
     Clause,
     Phrase,
     SearchQuery,
@@ -309,20 +310,22 @@ def _phrase_query(field: str, phrase: Phrase) -> tv.Query:
 
 
 def _text_query(parts: tuple[Clause, ...]) -> tv.Query | None:
-    """Every word must match, as a phrase (or a synonym's phrase), in some field; a match in
-    a heavier field scores more."""
+    """Every word must match, as a phrase (or a synonym's phrase), in some field; each field
+    it matches in adds that field's fixed score (see `query.TEXT_FIELDS`)."""
     if not parts:
         return None
     musts = []
     for clause in parts:
-        options = [
-            (
-                tv.Occur.Should,
-                tv.Query.boost_query(_phrase_query(field, phrase), boost * phrase.weight),
-            )
-            for phrase in clause.phrases
-            for field, boost in TEXT_FIELDS.items()
-        ]
+        options = []
+        for phrase in clause.phrases:
+            for name, boost in TEXT_FIELDS.items():  # a fixed score per field matched
+                match = tv.Query.const_score_query(
+                    _phrase_query(name, phrase), boost * phrase.weight
+                )
+                options.append((tv.Occur.Should, match))
+            for name, boost in TIEBREAK_FIELDS.items():  # BM25, scaled down, breaks ties
+                match = tv.Query.boost_query(_phrase_query(name, phrase), boost * phrase.weight)
+                options.append((tv.Occur.Should, match))
         musts.append((tv.Occur.Must, tv.Query.boolean_query(options)))
     return tv.Query.boolean_query(musts)
 
