@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Literal, Protocol
+
+from schemas import Message
 
 RecordKind = Literal["organization", "zone", "dataset"]
 ENTRY_POINT_GROUP = "portal.harvesters"
@@ -13,11 +17,25 @@ ENTRY_POINT_GROUP = "portal.harvesters"
 
 @dataclass(frozen=True)
 class SourceRecord:
-    """One record as the source gave it, and where: a file and line, a URL, a sheet and row."""
+    """One record mapped to the profile's field names, and where it came from: a file and
+    line, a URL, a sheet and row. `warnings` say what the mapping dropped (a value that
+    matched no vocabulary term, say) so the job report can show it."""
 
     kind: RecordKind
     data: dict[str, Any]
     location: str
+    warnings: tuple[Message, ...] = ()
+
+
+def stable_name(prefix: str, identifier: str, readable: str = "") -> str:
+    """A slug for a harvested dataset or organization that stays the same run after run:
+    `prefix`, the ASCII words of `readable` (if any), and a hash of the source's own
+    identifier (its URL or id), e.g. stable_name("gz", url, "bus lines") → gz-bus-lines-3f2a9c1e.
+    """
+    words = re.findall(r"[a-z0-9]+", readable.lower())
+    head = "-".join([prefix.lower(), *words])[:80].strip("-")
+    digest = hashlib.sha1(identifier.encode("utf-8")).hexdigest()[:10]
+    return f"{head}-{digest}"
 
 
 class Harvester(Protocol):
