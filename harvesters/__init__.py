@@ -1,13 +1,14 @@
 """Harvesters turn sources into validated catalog records. No Flask, no database here."""
 
 from .base import Harvester, SourceRecord, available_harvesters, load_harvester
-from .pipeline import Failed, Pipeline, Validated
+from .pipeline import Failed, Pipeline, SourceSettings, Validated
 
 __all__ = [
     "Failed",
     "Harvester",
     "Pipeline",
     "SourceRecord",
+    "SourceSettings",
     "Validated",
     "available_harvesters",
     "load_harvester",

@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Literal, Protocol
 
 from schemas import Message
@@ -46,13 +46,14 @@ class Harvester(Protocol):
     def records(self) -> Iterator[SourceRecord]: ...
 
 
-def available_harvesters() -> dict[str, type]:
-    """Harvester classes registered under the `portal.harvesters` entry point group."""
-    return {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)}
+def available_harvesters() -> dict[str, EntryPoint]:
+    """Harvesters registered under the `portal.harvesters` entry point group (not loaded:
+    a broken plug-in must not stop the others)."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def load_harvester(kind: str, **options: Any) -> Harvester:
     registered = available_harvesters()
     if kind not in registered:
         raise LookupError(f"no harvester {kind!r}; registered: {', '.join(sorted(registered))}")
-    return registered[kind](**options)
+    return registered[kind].load()(**options)

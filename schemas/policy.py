@@ -21,6 +21,16 @@ class GradePolicy:
     def allows(self, grade: str, open_type: str) -> bool:
         return open_type in self.allowed.get(grade, ())
 
+    def grade_implied_by(self, open_type: str) -> str | None:
+        """The least sensitive grade whose most open allowed openness is `open_type`:
+        无条件开放 implies 一般1级, 有条件开放 一般2级, 不予开放 一般4级 (default policy)."""
+        openness = vocab("open_types").codes  # most open first
+        for term in sorted(vocab("grades").terms, key=lambda t: t.rank or 0):
+            allowed = self.allowed.get(term.code, ())
+            if allowed and min(allowed, key=openness.index) == open_type:
+                return term.code
+        return None
+
     @classmethod
     def from_file(cls, path: Path | str) -> GradePolicy:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))

@@ -121,7 +121,7 @@ def test_a_bad_record_is_reported_with_its_line_and_the_rest_goes_on(tmp_path: P
 
 
 def test_the_plan_harvester_is_registered_as_an_entry_point() -> None:
-    assert available_harvesters()["plan"] is PlanHarvester
+    assert available_harvesters()["plan"].load() is PlanHarvester
 
 
 def test_a_record_repeated_in_the_source_is_refused(tmp_path: Path) -> None:
