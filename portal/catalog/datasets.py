@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from schemas import GradePolicy, dataset_schema, message
+from schemas.grading import suggest
+from schemas.quality import assess
 
 from ..db import utcnow
 from ..models import Dataset, Organization, Zone
@@ -136,7 +138,11 @@ class Datasets:
         with self.session.no_autoflush:
             self._write_rows(dataset, loaded)
         self.session.flush()  # gives new resources their ids before the document is taken
-        dataset.content_hash = content_hash(dataset_document(dataset))
+        document = dataset_document(dataset)
+        dataset.content_hash = content_hash(document)
+        assessment = assess(document)
+        dataset.quality_score, dataset.quality = assessment.score, assessment.as_dict()
+        dataset.suggestion = suggest(document, self.policy).as_dict()
 
     def _write_rows(self, dataset: Dataset, loaded: dict[str, Any]) -> None:
         publisher = self.session.scalar(

@@ -11,11 +11,15 @@ from .catalog import (
     Zone,
     dataset_zones,
 )
+from .harvest import HarvestJob, HarvestRecord, HarvestSource
 
 __all__ = [
     "CatalogEvent",
     "DataField",
     "Dataset",
+    "HarvestJob",
+    "HarvestRecord",
+    "HarvestSource",
     "Organization",
     "Resource",
     "Revision",

@@ -130,6 +130,14 @@ class Dataset(Timestamps, Base):
     operable: Mapped[bool] = mapped_column(Boolean, default=False)
     # How often the dataset is looked at; ranks "popularity" sorts and suggestions.
     popularity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Computed on every write from the document (schemas/quality.py, schemas/grading.py).
+    quality_score: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    quality: Mapped[dict[str, Any] | None] = mapped_column(JSONColumn)
+    suggestion: Mapped[dict[str, Any] | None] = mapped_column(JSONColumn)
+    # The harvest source that brought it (None: registered by hand).
+    harvest_source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("harvest_sources.id", ondelete="SET NULL"), index=True
+    )
     extras: Mapped[dict[str, Any]] = mapped_column(JSONColumn, default=dict)
 
     publisher: Mapped[Organization] = relationship(back_populates="datasets")
