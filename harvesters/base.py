@@ -52,8 +52,9 @@ def available_harvesters() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def load_harvester(kind: str, **options: Any) -> Harvester:
+def load_harvester(kind: str, *args: Any, **options: Any) -> Harvester:
+    """An instance of the harvester registered as `kind`, built with these arguments."""
     registered = available_harvesters()
     if kind not in registered:
         raise LookupError(f"no harvester {kind!r}; registered: {', '.join(sorted(registered))}")
-    return registered[kind].load()(**options)
+    return registered[kind].load()(*args, **options)

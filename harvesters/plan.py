@@ -20,8 +20,9 @@ SECTIONS: tuple[tuple[str, RecordKind], ...] = (
 class PlanHarvester:
     name = "plan"
 
-    def __init__(self, path: str | Path = PLAN_FILE) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path = "bundled") -> None:
+        # "bundled" (or nothing) is the file shipped with the package, wherever it is installed.
+        self.path = PLAN_FILE if str(path) in ("", "bundled") else Path(path)
 
     def records(self) -> Iterator[SourceRecord]:
         # Parse once into nodes (libyaml when present), which keep their line numbers.

@@ -18,10 +18,10 @@ from . import create_app, lifecycle
 from .catalog import CatalogError
 from .catalog.exchange import export_catalog, import_catalog
 from .config import markdown_table
-from .harvest import run_harvest
+from .harvest.commands import register as register_harvest_commands
 from .models import Dataset
 from .search import IndexerThread, SearchUnavailable, WriterBusy
-from .services import catalog, database, indexer, policy, settings
+from .services import catalog, database, indexer, settings
 
 console = Console(stderr=True)
 
@@ -171,35 +171,6 @@ def import_command(file) -> None:  # type: ignore[no-untyped-def]
 
 
 @main.group()
-def harvest() -> None:
-    """Harvest catalogs from sources."""
-
-
-@harvest.command("run")
-@click.argument("kind")
-@click.option("--source", help="File or URL of the source, where the harvester needs one.")
-def harvest_run(kind: str, source: str | None) -> None:
-    """Run the harvester KIND (e.g. `plan`) once, synchronously."""
-    from harvesters import load_harvester
-
-    app = _app()
-    _require_initialized(app)
-    options = {"path": source} if source else {}
-    try:
-        harvester = load_harvester(kind, **options)
-    except LookupError as error:
-        raise click.ClickException(str(error)) from error
-    with _progress(f"harvesting {kind}") as advance:
-        report = run_harvest(
-            database(app), harvester, actor=f"harvest:{kind}", policy=policy(app), progress=advance
-        )
-    click.echo(report.describe())
-    _index_now(app)
-    if report.failures:
-        sys.exit(1)
-
-
-@main.group()
 def dataset() -> None:
     """Withdraw, restore and look back at single datasets."""
 
@@ -303,6 +274,9 @@ def doctor() -> None:
     if not report.clean:
         click.echo("run `portal reindex` to repair")
         sys.exit(1)
+
+
+register_harvest_commands(main, _app, _progress, lambda app: _index_now(app))
 
 
 @main.command("config")

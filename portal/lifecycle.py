@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import func, select
-
-from harvesters.plan import PlanHarvester
+from sqlalchemy.orm import Session
 
 from . import migrate
-from .harvest import HarvestReport, run_harvest
+from .harvest import HarvestReport
 from .harvest.runner import Progress
-from .models import Dataset
+from .harvest.sources import add_source, run_source
+from .models import Dataset, HarvestSource
 from .services import database, policy, settings
 
 
@@ -29,8 +29,20 @@ def catalog_is_empty(app: Flask) -> bool:
         return not session.scalar(select(func.count()).select_from(Dataset))
 
 
+PLAN_SOURCE = "plan"
+
+
+def ensure_plan_source(session: Session) -> None:
+    if session.scalar(select(HarvestSource).where(HarvestSource.name == PLAN_SOURCE)) is None:
+        add_source(session, name=PLAN_SOURCE, type="plan", url="bundled")
+
+
 def load_plan(app: Flask, progress: Progress | None = None) -> HarvestReport:
-    """Register the bundled plan catalog; loading it again changes nothing."""
-    return run_harvest(
-        database(app), PlanHarvester(), actor="harvest:plan", policy=policy(app), progress=progress
-    )
+    """Harvest the bundled plan catalog through its own source; again, it changes nothing."""
+    db = database(app)
+    with db.transaction() as session:
+        ensure_plan_source(session)
+    run = run_source(db, PLAN_SOURCE, policy=policy(app), progress=progress)
+    if run.error:
+        raise RuntimeError(f"the plan catalog could not be loaded: {run.error}")
+    return run.report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -83,7 +84,8 @@ def test_export_import_round_trip_through_the_command(
     assert portal("init", env=env).returncode == 0
     loaded = portal("harvest", "run", "plan", env=env)
     assert loaded.returncode == 0, loaded.stderr
-    assert "dataset.added: " in loaded.stdout
+    assert "plan: finished" in loaded.stdout
+    assert re.search(r"dataset\s*│\s*73\s*│", loaded.stdout), loaded.stdout
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     assert portal("export", str(first), env=env).returncode == 0
     other = {

@@ -88,15 +88,30 @@ class Datasets:
         self._update(dataset, self.validate(content), "revert", text)
         return dataset
 
-    def upsert(self, data: dict[str, Any]) -> tuple[Outcome, Dataset]:
+    def upsert(
+        self, data: dict[str, Any], *, harvest_source_id: int | None = None
+    ) -> tuple[Outcome, Dataset]:
         """Create or update by name; an identical record changes nothing (for harvests).
 
-        A withdrawn dataset that comes back is restored.
+        A withdrawn dataset that comes back is restored. A harvest may only update the
+        datasets it brought itself: a name taken by another source, or by a dataset
+        registered by hand, is a conflict.
         """
         loaded = self.validate(data)
         dataset = self.find(loaded["name"])
         if dataset is None:
-            return "added", self._create(loaded, None)
+            dataset = self._create(loaded, None)
+            dataset.harvest_source_id = harvest_source_id
+            return "added", dataset
+        if dataset.harvest_source_id != harvest_source_id:
+            raise Conflict.field(
+                "name",
+                message(
+                    f"数据集标识「{dataset.name}」已属于其他来源或手工登记的数据集",
+                    f"The dataset name {dataset.name!r} belongs to another source "
+                    "or to a dataset registered by hand.",
+                ),
+            )
         changed = self._update(dataset, loaded, "update", None)
         if dataset.state != "active":
             self._set_state(dataset, "active", "restore", "reappeared in its source")
@@ -138,6 +153,11 @@ class Datasets:
         with self.session.no_autoflush:
             self._write_rows(dataset, loaded)
         self.session.flush()  # gives new resources their ids before the document is taken
+        self.derive(dataset)
+
+    def derive(self, dataset: Dataset) -> None:
+        """What follows from a dataset's content: its hash, quality score and grading
+        suggestion. Called after every write of the content."""
         document = dataset_document(dataset)
         dataset.content_hash = content_hash(document)
         assessment = assess(document)

@@ -19,14 +19,21 @@ from sqlalchemy.orm import Session, selectinload
 
 from schemas import message
 
-from ..models import CatalogEvent, Dataset, Organization, Revision, Scenario, Zone
+from ..models import (
+    CatalogEvent,
+    Dataset,
+    HarvestSource,
+    Organization,
+    Revision,
+    Scenario,
+    Zone,
+)
 from . import Catalog
 from .documents import (
     SCENARIO_COLUMNS,
     ZONE_COLUMNS,
     apply_dataset,
     canonical_json,
-    content_hash,
     dataset_document,
     organization_document,
     zone_document,
@@ -36,6 +43,7 @@ from .organizations import validate as validate_organization
 from .zones import validate as validate_zone
 
 FORMAT = "qingdao-portal-catalog"
+SOURCE_COLUMNS = ("name", "type", "url", "publisher", "zones", "defaults", "options", "schedule")
 VERSION = 1
 Progress = Callable[[str], None]
 
@@ -60,6 +68,12 @@ def _export_lines(session: Session) -> Iterator[dict[str, Any]]:
             **_stamps(org),
             "data": organization_document(org),
         }
+    for source in session.scalars(select(HarvestSource).order_by(HarvestSource.name)):
+        yield {
+            "kind": "harvest_source",
+            "created": source.created_at.isoformat(),
+            "data": {column: getattr(source, column) for column in SOURCE_COLUMNS},
+        }
     for zone in session.scalars(
         select(Zone).order_by(Zone.code).options(selectinload(Zone.scenarios))
     ):
@@ -80,6 +94,7 @@ def _export_lines(session: Session) -> Iterator[dict[str, Any]]:
             "kind": "dataset",
             "id": ds.id,
             "state": ds.state,
+            "harvest_source": ds.harvest_source.name if ds.harvest_source else None,
             **_stamps(ds),
             "data": dataset_document(ds),
         }
@@ -156,6 +171,14 @@ def _import_line(catalog: Catalog, line: dict[str, Any]) -> str:
         for key, value in validate_organization(line["data"]).items():
             setattr(org, key, value)
         session.add(org)
+    elif kind == "harvest_source":
+        data = line["data"]
+        session.add(
+            HarvestSource(
+                created_at=datetime.fromisoformat(line["created"]),
+                **{column: data.get(column) for column in SOURCE_COLUMNS},
+            )
+        )
     elif kind == "zone":
         data = validate_zone(line["data"])
         _ensure_new(session, Zone, data["code"])
@@ -200,13 +223,17 @@ def _import_dataset(catalog: Catalog, line: dict[str, Any]) -> None:
         fields=[],
         **_stamp_values(line),
     )
+    if line.get("harvest_source"):
+        dataset.harvest_source = session.scalar(
+            select(HarvestSource).where(HarvestSource.name == line["harvest_source"])
+        )
     session.add(dataset)
     with session.no_autoflush:
         apply_dataset(dataset, loaded)
         dataset.publisher = publisher
         dataset.zones = list(session.scalars(select(Zone).where(Zone.code.in_(loaded["zones"]))))
     session.flush()
-    dataset.content_hash = content_hash(dataset_document(dataset))
+    catalog.datasets.derive(dataset)
     session.add(CatalogEvent(entity_type="dataset", entity_id=dataset.id, action="import"))
 
 

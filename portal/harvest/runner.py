@@ -1,5 +1,7 @@
-"""One harvest run: each valid record is stored in its own savepoint, so one bad record
-(or one the catalog refuses) is reported with its location and the rest goes on."""
+"""One harvest run: each record is stored in its own savepoint, so one bad record (or one
+the catalog refuses) is reported with its location and the rest goes on. Work is
+committed in batches; a run killed half-way leaves whole records only, and running it
+again finishes the job without duplicates (records are matched by name)."""
 
 from __future__ import annotations
 
@@ -8,21 +10,43 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from harvesters import Failed, Harvester, Pipeline
-from schemas import GradePolicy, message, render
+from harvesters import Failed, Harvester, Pipeline, SourceSettings
+from schemas import GradePolicy, Message, message, render
 
 from ..catalog import Catalog, CatalogError
 from ..db import Database
+from ..models import Dataset
 
 Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    kind: str
+    outcome: str  # added, updated, unchanged, restored, withdrawn, failed
+    key: str | None
+    location: str | None
+    errors: dict[str, Any] | None = None
+    warnings: tuple[Message, ...] = ()
 
 
 @dataclass
 class HarvestReport:
     counts: Counter[str] = field(default_factory=Counter)  # "dataset.added" → n
-    failures: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (location, errors)
+    outcomes: list[RecordOutcome] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)  # about the run as a whole
+
+    def add(self, outcome: RecordOutcome) -> None:
+        self.counts[f"{outcome.kind}.{outcome.outcome}"] += 1
+        self.outcomes.append(outcome)
+
+    @property
+    def failures(self) -> list[RecordOutcome]:
+        return [o for o in self.outcomes if o.outcome == "failed"]
 
     @property
     def changed(self) -> int:
@@ -30,8 +54,10 @@ class HarvestReport:
 
     def describe(self) -> str:
         lines = [f"{key}: {n}" for key, n in sorted(self.counts.items())]
-        for location, errors in self.failures:
-            lines.append(f"FAILED {location}\n  " + render(errors).replace("\n", "\n  "))
+        lines += [f"NOTE {note['zh']} ({note['en']})" for note in self.notes]
+        for failure in self.failures:
+            detail = render(failure.errors or {}).replace("\n", "\n  ")
+            lines.append(f"FAILED {failure.location}\n  {detail}")
         return "\n".join(lines)
 
 
@@ -41,29 +67,51 @@ def run_harvest(
     *,
     actor: str,
     policy: GradePolicy,
+    settings: SourceSettings | None = None,
+    source_id: int | None = None,
+    withdraw_missing: bool = False,
+    dry_run: bool = False,
     progress: Progress | None = None,
-    batch_size: int = 200,
+    batch_size: int = 500,
 ) -> HarvestReport:
+    """Harvest into the catalog. With `withdraw_missing`, datasets of this source that the
+    run did not see are withdrawn (never deleted); with `dry_run` nothing is kept."""
     report = HarvestReport()
-    pipeline = Pipeline(policy=policy)
+    pipeline = Pipeline(policy=policy, source=settings or SourceSettings())
+    seen: set[str] = set()
     session = db.sessions()
     try:
         catalog = Catalog(session, actor, policy)
         pending = 0
         for item in pipeline.process(harvester.records()):
             if isinstance(item, Failed):
-                report.counts[f"{item.kind}.failed"] += 1
-                report.failures.append((item.location, item.errors))
-                continue
-            outcome = _store(session, catalog, item.kind, item.data, item.location, report)
-            report.counts[f"{item.kind}.{outcome}"] += 1
+                report.add(
+                    RecordOutcome(
+                        item.kind,
+                        "failed",
+                        _key(item.kind, None),
+                        item.location,
+                        item.errors,
+                        item.warnings,
+                    )
+                )
+            else:
+                if item.kind == "dataset":
+                    seen.add(item.data["name"])
+                outcome = _store(session, catalog, item, source_id)
+                report.add(outcome)
             if progress:
                 progress(item.kind)
             pending += 1
-            if pending >= batch_size:
+            if pending >= batch_size and not dry_run:
                 session.commit()
                 pending = 0
-        session.commit()
+        if withdraw_missing and source_id is not None:
+            _withdraw_vanished(session, catalog, source_id, seen, report)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise
@@ -72,34 +120,55 @@ def run_harvest(
     return report
 
 
-def _store(
-    session: Any,
-    catalog: Catalog,
-    kind: str,
-    data: dict[str, Any],
-    location: str,
-    report: HarvestReport,
-) -> str:
-    service = {
-        "organization": catalog.organizations,
-        "zone": catalog.zones,
-        "dataset": catalog.datasets,
-    }[kind]
+def _key(kind: str, data: dict[str, Any] | None) -> str | None:
+    if data is None:
+        return None
+    return data.get("code" if kind == "zone" else "name")
+
+
+def _store(session: Session, catalog: Catalog, item: Any, source_id: int | None) -> RecordOutcome:
+    key = _key(item.kind, item.data)
     savepoint = session.begin_nested()
     try:
-        outcome, _ = service.upsert(data)
+        if item.kind == "dataset":
+            outcome, _ = catalog.datasets.upsert(item.data, harvest_source_id=source_id)
+        else:
+            service = catalog.organizations if item.kind == "organization" else catalog.zones
+            outcome, _ = service.upsert(item.data)
         session.flush()
     except CatalogError as error:
         savepoint.rollback()
-        report.failures.append((location, error.errors))
-        return "failed"
+        return RecordOutcome(item.kind, "failed", key, item.location, error.errors, item.warnings)
     except IntegrityError as error:  # e.g. a value the database holds unique elsewhere
         savepoint.rollback()
         detail = str(error.orig).splitlines()[0]
         text = message(
             f"数据库拒绝了此记录：{detail}", f"The database refused the record: {detail}"
         )
-        report.failures.append((location, {"_": [text]}))
-        return "failed"
+        return RecordOutcome(item.kind, "failed", key, item.location, {"_": [text]}, item.warnings)
     savepoint.commit()
-    return outcome
+    return RecordOutcome(item.kind, outcome, key, item.location, None, item.warnings)
+
+
+def _withdraw_vanished(
+    session: Session, catalog: Catalog, source_id: int, seen: set[str], report: HarvestReport
+) -> None:
+    active = session.scalars(
+        select(Dataset.name).where(
+            Dataset.harvest_source_id == source_id, Dataset.state == "active"
+        )
+    ).all()
+    vanished = sorted(set(active) - seen)
+    if vanished and not seen:
+        # An empty answer from a source that had datasets is more likely an outage than
+        # a catalog emptied overnight: keep them and say so.
+        report.notes.append(
+            message(
+                f"来源本次没有返回任何数据集，未撤回原有的 {len(vanished)} 个数据集",
+                f"The source returned no datasets; its {len(vanished)} datasets were kept.",
+            )
+        )
+        return
+    for name in vanished:
+        catalog.datasets.withdraw(name, reason="no longer in its harvest source")
+        report.add(RecordOutcome("dataset", "withdrawn", name, None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +22,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, JSONColumn, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .harvest import HarvestSource
 
 
 def new_id() -> str:
@@ -141,6 +144,7 @@ class Dataset(Timestamps, Base):
     extras: Mapped[dict[str, Any]] = mapped_column(JSONColumn, default=dict)
 
     publisher: Mapped[Organization] = relationship(back_populates="datasets")
+    harvest_source: Mapped[HarvestSource | None] = relationship()
     zones: Mapped[list[Zone]] = relationship(secondary=dataset_zones, order_by=Zone.code)
     resources: Mapped[list[Resource]] = relationship(
         back_populates="dataset", order_by="Resource.position", cascade="all, delete-orphan"

@@ -1,0 +1,221 @@
+"""`portal harvest …`: register sources, run them (or see what a run would change), read jobs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..catalog import CatalogError
+from ..services import database, policy
+
+console = Console(stderr=True)
+OUTCOMES = ("added", "updated", "restored", "unchanged", "withdrawn", "failed")
+
+
+def register(
+    main: click.Group, make_app: Callable, progress: Callable, index_now: Callable
+) -> None:
+    """Attach the `harvest` group to the `portal` command."""
+
+    @main.group()
+    def harvest() -> None:
+        """Harvest catalogs from sources: CKAN, DCAT, Chinese portals, spreadsheets, the plan."""
+
+    @harvest.command("add")
+    @click.argument("name")
+    @click.option("--type", "kind", required=True, help="ckan, dcat, cnportal, spreadsheet, plan …")
+    @click.option("--url", required=True, help="URL or file path of the source.")
+    @click.option("--publisher", help="Department (organization name) for records that name none.")
+    @click.option("--zone", "zones", multiple=True, help="Zone of every record (repeatable).")
+    @click.option(
+        "--default",
+        "defaults",
+        multiple=True,
+        metavar="FIELD=VALUE",
+        help="Value for a field records lack, e.g. open_type=unconditional.",
+    )
+    @click.option(
+        "--option",
+        "options",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Harvester option, e.g. prefix=gz (JSON values allowed).",
+    )
+    @click.option("--schedule", help="hourly, daily, weekly or 'every N(m|h|d)'.")
+    def harvest_add(name, kind, url, publisher, zones, defaults, options, schedule) -> None:  # type: ignore[no-untyped-def]
+        """Register the harvest source NAME."""
+        from .sources import add_source
+
+        app = make_app()
+        try:
+            with database(app).transaction() as session:
+                add_source(
+                    session,
+                    name=name,
+                    type=kind,
+                    url=url,
+                    publisher=publisher,
+                    zones=list(zones),
+                    defaults=_pairs(defaults),
+                    options=_pairs(options),
+                    schedule=schedule,
+                )
+        except CatalogError as error:
+            raise click.ClickException(str(error)) from error
+        console.print(f"harvest source {name} added; run it with `portal harvest run {name}`")
+
+    @harvest.command("list")
+    def harvest_list() -> None:
+        """The sources with their last job."""
+        from sqlalchemy import select
+
+        from ..models import HarvestSource
+
+        app = make_app()
+        table = Table("source", "type", "url", "schedule", "last job", "status", "counts")
+        with database(app).sessions() as session:
+            for source in session.scalars(select(HarvestSource).order_by(HarvestSource.name)):
+                job = source.jobs[0] if source.jobs else None
+                table.add_row(
+                    source.name,
+                    source.type,
+                    source.url,
+                    source.schedule or "-",
+                    f"#{job.id} {job.started_at:%Y-%m-%d %H:%M}" if job else "-",
+                    job.status if job else "-",
+                    _counts(job.counts) if job else "",
+                )
+        Console().print(table)
+
+    @harvest.command("show")
+    @click.argument("name")
+    @click.option("--job", "job_id", type=int, help="A job number (default: the last one).")
+    def harvest_show(name: str, job_id: int | None) -> None:
+        """A source's settings and one job's records: what changed, what failed and why."""
+        from .sources import get_source
+
+        app = make_app()
+        with database(app).sessions() as session:
+            try:
+                source = get_source(session, name)
+            except CatalogError as error:
+                raise click.ClickException(str(error)) from error
+            click.echo(f"{source.name}: {source.type} {source.url}")
+            click.echo(
+                f"  publisher={source.publisher} zones={source.zones} "
+                f"defaults={json.dumps(source.defaults, ensure_ascii=False)} "
+                f"options={json.dumps(source.options, ensure_ascii=False)} "
+                f"schedule={source.schedule}"
+            )
+            jobs = [j for j in source.jobs if job_id in (None, j.id)]
+            if not jobs:
+                click.echo("  no jobs yet")
+                return
+            job = jobs[0]
+            click.echo(
+                f"job #{job.id} {job.status} {job.started_at:%Y-%m-%d %H:%M:%S} "
+                f"→ {job.finished_at or '…'}  {_counts(job.counts)}"
+            )
+            if job.error:
+                click.echo(f"  error: {job.error}")
+            for record in job.records:
+                if record.outcome == "unchanged" and not record.warnings:
+                    continue
+                where = f"{record.key or ''} {record.location or ''}"
+                click.echo(f"  {record.outcome:9} {record.kind:12} {where}")
+                for field, messages in (record.errors or {}).items():
+                    for m in messages if isinstance(messages, list) else [messages]:
+                        click.echo(f"      {field}: {m.get('zh', m) if isinstance(m, dict) else m}")
+                for warning in record.warnings or []:
+                    click.echo(f"      ! {warning['zh']}")
+
+    @harvest.command("run")
+    @click.argument("names", nargs=-1)
+    @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+    @click.option("--incremental", is_flag=True, help="Only what changed since the last good run.")
+    @click.option("--due", is_flag=True, help="Run every source whose schedule says it is due.")
+    def harvest_run(names: tuple[str, ...], dry_run: bool, incremental: bool, due: bool) -> None:
+        """Run the sources NAMES (the plan catalog is the source `plan`)."""
+        from .. import lifecycle
+        from .sources import due_sources, run_source
+
+        app = make_app()
+        if "plan" in names:
+            with database(app).transaction() as session:
+                lifecycle.ensure_plan_source(session)
+        if due:
+            with database(app).sessions() as session:
+                names = names + tuple(s.name for s in due_sources(session))
+        if not names:
+            raise click.UsageError("name a source (see `portal harvest list`) or give --due")
+        failed = False
+        for name in names:
+            try:
+                with progress(f"harvesting {name}" + (" (dry run)" if dry_run else "")) as advance:
+                    run = run_source(
+                        database(app),
+                        name,
+                        policy=policy(app),
+                        dry_run=dry_run,
+                        incremental=incremental,
+                        progress=advance,
+                    )
+            except CatalogError as error:
+                raise click.ClickException(str(error)) from error
+            _summary(name, run, dry_run)
+            failed |= run.status != "finished" or bool(run.report.failures)
+        if not dry_run:
+            index_now(app)
+        if failed:
+            sys.exit(1)
+
+
+def _pairs(items: tuple[str, ...]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def _summary(name: str, run, dry_run: bool) -> None:  # type: ignore[no-untyped-def]
+    table = Table(
+        title=f"{name}: {run.status}"
+        + (" — dry run, nothing written" if dry_run else "")
+        + (f" (job #{run.job_id})" if run.job_id else "")
+    )
+    table.add_column("kind")
+    for outcome in OUTCOMES:
+        table.add_column(outcome, justify="right")
+    kinds = sorted({key.split(".")[0] for key in run.report.counts})
+    for kind in kinds:
+        table.add_row(kind, *(str(run.report.counts.get(f"{kind}.{o}", 0)) for o in OUTCOMES))
+    Console().print(table)
+    if run.error:
+        click.echo(f"the source failed: {run.error}", err=True)
+    for note in run.report.notes:
+        click.echo(f"note: {note['zh']} ({note['en']})", err=True)
+    failures = run.report.failures
+    for failure in failures[:20]:
+        from schemas import render
+
+        click.echo(
+            f"FAILED {failure.location}\n  " + render(failure.errors or {}).replace("\n", "\n  "),
+            err=True,
+        )
+    if len(failures) > 20:
+        click.echo(f"… and {len(failures) - 20} more: `portal harvest show {name}`", err=True)
