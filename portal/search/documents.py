@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from schemas.quality import band
+
 from ..models import Dataset
 
 
@@ -27,6 +29,7 @@ class IndexDocument:
     issued: date | None
     modified: date | None
     popularity: int
+    quality_band: str
     scopes: tuple[str, ...]
     stamp: str  # changes whenever the dataset does; `portal doctor` compares it
 
@@ -69,6 +72,7 @@ def index_document(dataset: Dataset) -> IndexDocument:
         issued=dataset.issued,
         modified=dataset.modified,
         popularity=dataset.popularity or 0,
+        quality_band=band(dataset.quality_score or 0),
         scopes=scopes_of(dataset),
         stamp=stamp_of(dataset),
     )

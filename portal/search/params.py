@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from schemas import Message, message, vocab
+from schemas.quality import bands
 
 from .query import (
     DATE_FIELDS,
@@ -107,6 +108,8 @@ def _resolve(name: str, value: str) -> str | None:
         return vocab(FACET_VOCABULARIES[name]).resolve(value)
     if name == "publisher":
         return value if SLUGGISH.match(value) else None
+    if name == "quality_band":
+        return value if value in {b["code"] for b in bands()} else None
     return value if len(value) <= 100 else None  # keywords: free text
 
 

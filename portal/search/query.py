@@ -19,6 +19,7 @@ FACETS = (
     "open_type",
     "formats",
     "update_frequency",
+    "quality_band",
 )
 FILTERS = (*FACETS, "keywords")
 DATE_FIELDS = ("issued", "modified")
@@ -28,6 +29,9 @@ SORTS = ("relevance", "modified", "issued", "title", "popularity")
 # on title and description, scaled down, only orders datasets that tie on fields.
 TEXT_FIELDS = {"title": 8.0, "keywords_text": 4.0, "publisher_title": 2.0, "description": 1.0}
 TIEBREAK_FIELDS = {"title": 0.05, "description": 0.05}
+# Among datasets that match equally, better described ones come first (quality bands of
+# schemas/policy/quality.yaml); small next to a field's weight, so it never outranks one.
+QUALITY_BOOSTS = {"excellent": 0.6, "good": 0.3}
 MAX_PAGE_SIZE = 100
 SYNONYM_WEIGHT = 0.3
 MAX_OFFSET = 100_000

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from schemas import vocab
+from schemas.quality import bands
 
 from ..models import Dataset, Organization
 from .backends.base import SearchBackend
@@ -152,6 +153,9 @@ def _labels(session: Session, name: str, values: list[str]) -> dict[str, dict[st
             except KeyError:
                 out[value] = {"zh": value, "en": value}
         return out
+    if name == "quality_band":
+        known = {b["code"]: {"zh": b["zh"], "en": b["en"]} for b in bands()}
+        return {v: known.get(v, {"zh": v, "en": v}) for v in values}
     if name == "publisher":
         orgs = session.execute(
             select(Organization.name, Organization.title, Organization.title_en).where(

@@ -308,3 +308,77 @@ def session_id(name: str, app: Flask) -> str:
 
     with database(app).sessions() as session:
         return session.query(Dataset).filter_by(name=name).one().id
+
+
+# -- quality -----------------------------------------------------------------------------
+def test_quality_bands_are_a_facet_and_a_filter(search_app) -> None:  # type: ignore[no-untyped-def]
+    from portal.models import Dataset
+    from schemas.quality import band
+
+    with database(search_app).sessions() as session:
+        bands = {
+            row.name: band(row.quality_score)
+            for row in session.query(Dataset).filter(Dataset.metadata_public.is_(True))
+        }
+    everything = find(search_app, size=100)
+    assert facet(everything, "quality_band") == {
+        b: list(bands.values()).count(b) for b in set(bands.values())
+    }
+    some = next(iter(set(bands.values())))
+    expected = {name for name, b in bands.items() if b == some}
+    assert set(names(search_app, filters={"quality_band": (some,)}, size=100)) == expected
+
+
+def test_better_described_datasets_rank_first_among_equals(search_app) -> None:  # type: ignore[no-untyped-def]
+    rich = {
+        "keywords": [],
+        "license": "CC-BY-4.0",
+        "record_count": 10,
+        "processing_level": "raw",
+        "resources": [
+            {
+                "name": "CSV",
+                "kind": "file",
+                "format": "csv",
+                "url": "https://a.cn/x.csv",
+                "size": 10,
+            }
+        ],
+    }
+    change(
+        search_app,
+        lambda ds: ds.create(
+            {
+                "name": "reef-a",
+                "title": "珊瑚礁调查",
+                "description": "调查。",
+                "publisher": "qd-ecology",
+                "domain": "environment",
+                "open_type": "unconditional",
+                "grade": "general1",
+            }
+        ),
+    )
+    change(
+        search_app,
+        lambda ds: ds.create(
+            {
+                "name": "reef-b",
+                "title": "珊瑚礁调查",
+                "description": "调查。",
+                "publisher": "qd-ecology",
+                "domain": "environment",
+                "industry": "N",
+                "basic_category": "place",
+                "open_type": "unconditional",
+                "grade": "general1",
+                "update_frequency": "annual",
+                "formats": ["csv"],
+                "issued": "2024-01-01",
+                "modified": "2024-02-01",
+                "contact_email": "a@b.cn",
+                **rich,
+            }
+        ),
+    )
+    assert names(search_app, "珊瑚礁") == ["reef-b", "reef-a"]

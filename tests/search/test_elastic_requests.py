@@ -78,6 +78,7 @@ def document(**changes: Any) -> IndexDocument:
         "issued": date(2021, 3, 1),
         "modified": None,
         "popularity": 5,
+        "quality_band": "good",
         "scopes": ("public", "org:qd-transport", "authority"),
         "stamp": "abc:2025",
     }

@@ -47,6 +47,7 @@ from ..query import (
     FILTERS,
     MAX_OFFSET,
     MAX_PAGE_SIZE,
+    QUALITY_BOOSTS,
     TEXT_FIELDS,
     TIEBREAK_FIELDS,
     Clause,
@@ -222,6 +223,14 @@ def sort_spec(query: SearchQuery) -> list[Body]:
     ]
 
 
+def quality_boosts() -> list[Body]:
+    """The same small lift per quality band as the embedded engine gives."""
+    return [
+        {"constant_score": {"filter": {"term": {"quality_band": band}}, "boost": boost}}
+        for band, boost in QUALITY_BOOSTS.items()
+    ]
+
+
 def search_body(query: SearchQuery) -> Body:
     """Keyword arguments of `Elasticsearch.search` for `query`, in one request: scope, text
     and dates in `query` (so facets count them), the selected filters in `post_filter`."""
@@ -229,6 +238,8 @@ def search_body(query: SearchQuery) -> Body:
     main: Body = {"filter": [scope_filter(query.viewer.scopes), *date_filters(query)]}
     if must:
         main["must"] = must
+        if query.sort == "relevance":
+            main["should"] = quality_boosts()
     filters = selected_filters(query)
     size = max(query.size, 1)
     offset = min(query.offset, RESULT_WINDOW)

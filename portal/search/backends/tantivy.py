@@ -24,6 +24,7 @@ from ..documents import IndexDocument
 from ..query import (
     DATE_FIELDS,
     FILTERS,
+    QUALITY_BOOSTS,
     TEXT_FIELDS,
     TIEBREAK_FIELDS,
     Clause,
@@ -185,6 +186,8 @@ class TantivyBackend:
         dates = _date_filters(query)
 
         main = _all([scope, text, *filters.values(), *dates])
+        if text is not None and query.sort == "relevance":
+            main = _with_quality_boost(main)
         order = _order(query)
         limit = max(query.size, 1)
         if order is None:
@@ -328,6 +331,14 @@ def _text_query(parts: tuple[Clause, ...]) -> tv.Query | None:
                 options.append((tv.Occur.Should, match))
         musts.append((tv.Occur.Must, tv.Query.boolean_query(options)))
     return tv.Query.boolean_query(musts)
+
+
+def _with_quality_boost(main: tv.Query) -> tv.Query:
+    boosts = [
+        (tv.Occur.Should, tv.Query.const_score_query(_terms("quality_band", [band]), boost))
+        for band, boost in QUALITY_BOOSTS.items()
+    ]
+    return tv.Query.boolean_query([(tv.Occur.Must, main), *boosts])
 
 
 def _date_filters(query: SearchQuery) -> list[tv.Query]:
