@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -105,7 +106,19 @@ class Pipeline:
                 continue
             first_seen[identity] = record.location
             self.stats[f"{record.kind}.valid"] += 1
-            yield Validated(record.kind, schema.dump(loaded), record.location, record.warnings)
+            yield Validated(record.kind, jsonable(loaded), record.location, record.warnings)
+
+
+def jsonable(value: Any) -> Any:
+    """A loaded record in document form: what `schema.dump` gives for the profile's field
+    types (dates as YYYY-MM-DD), at a fraction of its cost on the harvest's hot path."""
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [jsonable(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 KEY_FIELDS: dict[str, str] = {"organization": "name", "zone": "code", "dataset": "name"}

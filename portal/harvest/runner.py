@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from harvesters import Failed, Harvester, Pipeline, SourceSettings
+from harvesters import Failed, Harvester, Pipeline, SourceSettings, Validated
 from schemas import GradePolicy, Message, message, render
 
 from ..catalog import Catalog, CatalogError
+from ..catalog.bulk import DatasetBatches
 from ..db import Database
 from ..models import Dataset
 
@@ -82,30 +83,55 @@ def run_harvest(
     session = db.sessions()
     try:
         catalog = Catalog(session, actor, policy)
-        pending = 0
+
+        def one_by_one(kind: str, data: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+            return _store(session, catalog, kind, data, source_id)
+
+        batches = DatasetBatches(
+            catalog.datasets, source_id, lambda data: one_by_one("dataset", data)
+        )
+        waiting: list[Validated] = []  # datasets, stored a batch at a time
+
+        def store_waiting() -> None:
+            results = batches.upsert([item.data for item in waiting])
+            for item, (outcome, errors) in zip(waiting, results, strict=True):
+                report.add(
+                    RecordOutcome(
+                        "dataset", outcome, item.data["name"], item.location, errors, item.warnings
+                    )
+                )
+            waiting.clear()
+            if not dry_run:
+                session.commit()
+
         for item in pipeline.process(harvester.records()):
             if isinstance(item, Failed):
                 report.add(
                     RecordOutcome(
+                        item.kind, "failed", None, item.location, item.errors, item.warnings
+                    )
+                )
+            elif item.kind == "dataset":
+                seen.add(item.data["name"])
+                waiting.append(item)
+                if len(waiting) >= batch_size:
+                    store_waiting()
+            else:
+                outcome, errors = one_by_one(item.kind, item.data)
+                report.add(
+                    RecordOutcome(
                         item.kind,
-                        "failed",
-                        _key(item.kind, None),
+                        outcome,
+                        _key(item.kind, item.data),
                         item.location,
-                        item.errors,
+                        errors,
                         item.warnings,
                     )
                 )
-            else:
-                if item.kind == "dataset":
-                    seen.add(item.data["name"])
-                outcome = _store(session, catalog, item, source_id)
-                report.add(outcome)
             if progress:
                 progress(item.kind)
-            pending += 1
-            if pending >= batch_size and not dry_run:
-                session.commit()
-                pending = 0
+        if waiting:
+            store_waiting()
         if withdraw_missing and source_id is not None:
             _withdraw_vanished(session, catalog, source_id, seen, report)
         if dry_run:
@@ -126,28 +152,30 @@ def _key(kind: str, data: dict[str, Any] | None) -> str | None:
     return data.get("code" if kind == "zone" else "name")
 
 
-def _store(session: Session, catalog: Catalog, item: Any, source_id: int | None) -> RecordOutcome:
-    key = _key(item.kind, item.data)
+def _store(
+    session: Session, catalog: Catalog, kind: str, data: dict[str, Any], source_id: int | None
+) -> tuple[str, dict[str, Any] | None]:
+    """One record through the service, in a savepoint: (outcome, errors if it failed)."""
     savepoint = session.begin_nested()
     try:
-        if item.kind == "dataset":
-            outcome, _ = catalog.datasets.upsert(item.data, harvest_source_id=source_id)
+        if kind == "dataset":
+            outcome, _ = catalog.datasets.upsert(data, harvest_source_id=source_id)
         else:
-            service = catalog.organizations if item.kind == "organization" else catalog.zones
-            outcome, _ = service.upsert(item.data)
+            service = catalog.organizations if kind == "organization" else catalog.zones
+            outcome, _ = service.upsert(data)
         session.flush()
     except CatalogError as error:
         savepoint.rollback()
-        return RecordOutcome(item.kind, "failed", key, item.location, error.errors, item.warnings)
+        return "failed", error.errors
     except IntegrityError as error:  # e.g. a value the database holds unique elsewhere
         savepoint.rollback()
         detail = str(error.orig).splitlines()[0]
         text = message(
             f"数据库拒绝了此记录：{detail}", f"The database refused the record: {detail}"
         )
-        return RecordOutcome(item.kind, "failed", key, item.location, {"_": [text]}, item.warnings)
+        return "failed", {"_": [text]}
     savepoint.commit()
-    return RecordOutcome(item.kind, outcome, key, item.location, None, item.warnings)
+    return outcome, None
 
 
 def _withdraw_vanished(

@@ -133,3 +133,12 @@ def test_a_record_repeated_in_the_source_is_refused(tmp_path: Path) -> None:
     failed = [r for r in Pipeline().process(PlanHarvester(path).records()) if isinstance(r, Failed)]
     assert len(failed) == 1 and "name" in failed[0].errors
     assert "plan.yaml:" in failed[0].errors["name"][0]["en"]
+
+
+def test_validated_records_are_what_the_schema_would_dump() -> None:
+    from schemas import dataset_schema
+
+    for item in Pipeline().process(PlanHarvester().records()):
+        if item.kind == "dataset":
+            schema = dataset_schema(Pipeline().policy)
+            assert item.data == schema.dump(schema.load(item.data))
