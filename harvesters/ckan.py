@@ -225,8 +225,9 @@ class CkanHarvester:
             yield mapper.organization(org)
         seen: set[str] = set()
         for package in self._packages():
+            # A dataset modified while we page moves to the end and comes round again.
             if package["id"] in seen or not self._wanted(package):
-                continue  # a dataset modified while we paged comes round again
+                continue
             seen.add(package["id"])
             org = package.get("organization") or {}
             if org.get("id") and org["id"] not in yielded:
@@ -248,6 +249,8 @@ class CkanHarvester:
                 limit=ORGANIZATION_PAGE,
                 offset=len(found),
             )
+            if not isinstance(page, list):
+                raise self._unexpected("organization_list", len(found))
             fresh = [o for o in page if isinstance(o, dict) and o.get("id") not in found]
             if not fresh:  # the end, or a CKAN too old to page (it repeats the list)
                 break
@@ -309,7 +312,10 @@ class CkanHarvester:
                 raise HarvestSourceError(_not_ckan(url), url) from error
             except (CKANAPIError, requests.RequestException) as error:
                 if not self._transient(error) or attempt == self.retries:
-                    raise HarvestSourceError(_failed(url, error, attempt + 1), url) from error
+                    reason = (
+                        f"HTTP {self._status}: {_short(error)}" if self._status else _short(error)
+                    )
+                    raise HarvestSourceError(_failed(url, reason, attempt + 1), url) from error
             time.sleep(self.backoff * 2**attempt)
         raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -327,8 +333,9 @@ class CkanHarvester:
         )
         return f"{self.url}/{self.ckan.base_url}{action}" + (f" ({shown})" if shown else "")
 
-    def _unexpected(self, action: str, start: int) -> HarvestSourceError:
-        url = f"{self.url}/{self.ckan.base_url}{action} (start={start})"
+    def _unexpected(self, action: str, position: int) -> HarvestSourceError:
+        where = "offset" if action == "organization_list" else "start"
+        url = f"{self.url}/{self.ckan.base_url}{action} ({where}={position})"
         return HarvestSourceError(_not_ckan(url), url)
 
 
@@ -477,25 +484,24 @@ class PackageMapper:
         data["zones"] = zones
 
     def _group_target(self, group: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        """("zone" | "domain", code) for a group: the group map first, then its name and
+        title as a domain, then as a zone; (None, None) when ignored or unknown."""
         spellings = [str(group[k]) for k in ("name", "title", "display_name") if group.get(k)]
-        for spelling in spellings:
-            if fold(spelling) in self.mapping.group_map:
-                target = self.mapping.group_map[fold(spelling)]
-                if target is None:
-                    return None, None
-                kind, _, code = target.partition(":")
-                return kind, code
+        mapped = [s for s in spellings if fold(s) in self.mapping.group_map]
+        if mapped:
+            target = self.mapping.group_map[fold(mapped[0])]
+            kind, _, code = (target or "").partition(":")
+            return (kind, code) if target else (None, None)
         for kind, vocabulary in (("domain", "domains"), ("zone", "zones")):
-            for spelling in spellings:
-                code = vocab(vocabulary).resolve(spelling)
-                if code:
-                    return kind, code
+            codes = [vocab(vocabulary).resolve(s) for s in spellings]
+            if any(codes):
+                return kind, next(c for c in codes if c)
+        label = spellings[0] if spellings else "?"
         self.warnings.append(
             message(
-                f"分组「{spellings[0] if spellings else '?'}」既不对应专区也不对应领域，已忽略"
-                "（可在采集源的 group_map 中配置）",
-                f"Group {spellings[0] if spellings else '?'!r} maps to no zone or domain; "
-                "ignored (the harvest source's group_map can map it).",
+                f"分组「{label}」既不对应专区也不对应领域，已忽略（可在采集源的 group_map 中配置）",
+                f"Group {label!r} maps to no zone or domain; ignored "
+                "(the harvest source's group_map can map it).",
             )
         )
         return None, None
@@ -804,8 +810,7 @@ def _not_ckan(url: str) -> Message:
     )
 
 
-def _failed(url: str, error: Exception, attempts: int) -> Message:
-    reason = _short(error)
+def _failed(url: str, reason: str, attempts: int) -> Message:
     return message(
         f"无法读取 CKAN 门户 {url}（尝试 {attempts} 次）：{reason}",
         f"Could not read the CKAN portal at {url} after {attempts} attempt(s): {reason}",
