@@ -211,14 +211,15 @@ def main() -> None:
         write_section(args.write, section)
 
 
-def write_section(path: Path, section: str) -> None:
+def write_section(path: Path, section: str, heading: str = SECTION) -> None:
+    """Replace the section under `heading` in BENCHMARKS.md (or add it), keeping the rest."""
     existing = (
         path.read_text(encoding="utf-8")
         if path.exists()
         else "# Benchmarks\n\nProduced by the scripts in `bench/`; do not edit by hand.\n"
     )
-    if SECTION in existing:
-        before, _, rest = existing.partition(SECTION)
+    if heading in existing:
+        before, _, rest = existing.partition(heading)
         after = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
         existing = before + section + "\n\n" + after
     else:
