@@ -27,6 +27,17 @@ class SourceRecord:
     warnings: tuple[Message, ...] = ()
 
 
+class HarvestSourceError(RuntimeError):
+    """A source that cannot be opened or read at all (as opposed to a bad record in it).
+    `message` is bilingual; `url` is what could not be read, when there is one."""
+
+    def __init__(self, message: str | Message, url: str | None = None) -> None:
+        text = message if isinstance(message, str) else f"{message['en']} / {message['zh']}"
+        super().__init__(text)
+        self.message: Message = {"zh": text, "en": text} if isinstance(message, str) else message
+        self.url = url
+
+
 def stable_name(prefix: str, identifier: str, readable: str = "") -> str:
     """A slug for a harvested dataset or organization that stays the same run after run:
     `prefix`, the ASCII words of `readable` (if any), and a hash of the source's own

@@ -38,7 +38,7 @@ from marshmallow import validate
 from schemas import Message, message, vocab
 from schemas.base import PHONE, SLUG
 
-from .base import SourceRecord, stable_name
+from .base import HarvestSourceError, SourceRecord, stable_name
 from .labels import field_for as label_field_for
 from .labels import fold
 from .values import clean, map_term
@@ -81,16 +81,6 @@ OUR_FIELDS = (
 TRUE_WORDS = frozenset({"true", "yes", "1", "是", "y"})
 FALSE_WORDS = frozenset({"false", "no", "0", "否", "n"})
 DATE_PATTERN = re.compile(r"^\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})")
-
-
-class HarvestSourceError(RuntimeError):
-    """The source cannot be read: unreachable, refusing, or not answering like CKAN.
-    `message` is bilingual; `url` is the request that failed."""
-
-    def __init__(self, msg: Message, url: str) -> None:
-        super().__init__(f"{msg['en']} / {msg['zh']}")
-        self.message = msg
-        self.url = url
 
 
 @dataclass(frozen=True)

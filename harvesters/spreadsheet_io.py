@@ -13,13 +13,7 @@ from typing import Any
 
 from charset_normalizer import from_bytes
 
-try:  # one exception for every harvester, once base.py declares it
-    from .base import HarvestSourceError  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on base.py's version
-
-    class HarvestSourceError(Exception):  # type: ignore[no-redef]
-        """A source that cannot be opened or read at all."""
-
+from .base import HarvestSourceError
 
 # Detectors take short Chinese text for Korean, Japanese or Big5; any of them means "a CJK
 # legacy encoding", and a Chinese department's file in one is GBK or its superset GB18030.
