@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from ..db import Database
 from ..models import CatalogEvent, Dataset, Organization
@@ -22,14 +22,20 @@ from .backends.base import IndexWriter, SearchBackend, WriterBusy
 from .documents import index_document, is_indexed
 
 log = logging.getLogger(__name__)
+# What building index documents reads: the publisher and zones, not the big JSON columns.
+INDEX_LOAD = (
+    selectinload(Dataset.publisher),
+    selectinload(Dataset.zones),
+    defer(Dataset.quality),
+    defer(Dataset.suggestion),
+    defer(Dataset.extras),
+)
 BATCH = 1000
 Progress = Callable[[int], None]
 
 
 def _load(session: Session, query) -> list[Dataset]:  # type: ignore[no-untyped-def]
-    return list(
-        session.scalars(query.options(selectinload(Dataset.publisher), selectinload(Dataset.zones)))
-    )
+    return list(session.scalars(query.options(*INDEX_LOAD)))
 
 
 @dataclass
@@ -69,7 +75,10 @@ class Indexer:
 
     def _apply(self, session: Session, writer: IndexWriter, events: list[CatalogEvent]) -> None:
         dataset_ids = {e.entity_id for e in events if e.entity_type == "dataset"}
-        organization_ids = {e.entity_id for e in events if e.entity_type == "organization"}
+        # A department's new title changes its datasets' documents; a new department has none.
+        organization_ids = {
+            e.entity_id for e in events if e.entity_type == "organization" and e.action == "update"
+        }
         datasets = _load(session, select(Dataset).where(Dataset.id.in_(dataset_ids)))
         if organization_ids:  # a renamed department changes its datasets' documents
             datasets += _load(
@@ -90,7 +99,7 @@ class Indexer:
                 select(Dataset)
                 .where(Dataset.state == "active")
                 .order_by(Dataset.id)
-                .options(selectinload(Dataset.publisher), selectinload(Dataset.zones))
+                .options(*INDEX_LOAD)
                 .execution_options(yield_per=BATCH)
             )
             batch: list = []
