@@ -35,7 +35,6 @@ from ..models import (
 )
 from .datasets import Datasets
 from .documents import DATASET_SCALARS, FIELD_COLUMNS, RESOURCE_COLUMNS, content_hash
-from .revisions import diff
 
 # (outcome, errors) per document, in order; errors None unless the outcome is "failed".
 Result = tuple[str, dict[str, Any] | None]
@@ -186,7 +185,7 @@ class _Rows:
                 "actor": self.actor,
                 "at": self.now,
                 "message": None,
-                "changes": diff(None, snapshot),
+                "changes": {},  # as for every creation: the snapshot says it all
                 "snapshot": snapshot,
             }
         )

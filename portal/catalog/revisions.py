@@ -47,7 +47,8 @@ def record(
         actor=actor,
         at=now,
         message=message,
-        changes=diff(previous, snapshot),
+        # A creation's snapshot says it all; listing every field as "changed" adds nothing.
+        changes=diff(previous, snapshot) if previous is not None else {},
         snapshot=snapshot,
     )
     session.add(revision)
