@@ -31,10 +31,16 @@ def field_for(label: str, extra: Mapping[str, str] | None = None) -> str | None:
     """The profile field a source label stands for; `extra` (a source's own labels) first."""
     folded = fold(label)
     if extra:
-        for own, field in extra.items():
-            if fold(own) == folded:
-                return field
+        own = _folded(tuple(extra.items())).get(folded)
+        if own is not None:
+            return own
     return label_map().get(folded)
+
+
+@cache
+def _folded(extra: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    # A source's own labels are folded once, not once per cell.
+    return {fold(label): field for label, field in extra}
 
 
 def relabel(
