@@ -66,14 +66,12 @@ class DatasetBatches:
         self._learn_references(documents)
         results: list[Result | None] = [None] * len(documents)
         fresh: list[int] = []
+        fresh_names: set[str] = set()
         for i, doc in enumerate(documents):
             row = existing.get(doc["name"])
-            if (
-                row is None
-                and self._insertable(doc)
-                and doc["name"] not in {documents[j]["name"] for j in fresh}
-            ):
+            if row is None and self._insertable(doc) and doc["name"] not in fresh_names:
                 fresh.append(i)
+                fresh_names.add(doc["name"])
             elif (
                 row is not None
                 and row.harvest_source_id == self.source_id
@@ -194,14 +192,15 @@ class _Rows:
         )
 
     def execute(self, session: Session) -> None:
-        for model, rows in (
-            (Dataset, self.datasets),
-            (Resource, self.resources),
-            (DataField, self.fields),
-            (Revision, self.revisions),
-            (CatalogEvent, self.events),
+        # Core inserts, one executemany per table: the ORM's per-row bookkeeping is the
+        # cost this path exists to avoid.
+        for table, rows in (
+            (Dataset.__table__, self.datasets),
+            (Resource.__table__, self.resources),
+            (DataField.__table__, self.fields),
+            (dataset_zones, self.zones),
+            (Revision.__table__, self.revisions),
+            (CatalogEvent.__table__, self.events),
         ):
             if rows:
-                session.execute(insert(model), rows)
-        if self.zones:
-            session.execute(insert(dataset_zones), self.zones)
+                session.execute(insert(table), rows)
