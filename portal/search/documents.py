@@ -78,5 +78,10 @@ def index_document(dataset: Dataset) -> IndexDocument:
     )
 
 
+def day_number(value: date | None) -> int | None:
+    """A date as the integer yyyymmdd both engines range-filter and sort on."""
+    return value.year * 10000 + value.month * 100 + value.day if value else None
+
+
 def stamp_of(dataset: Dataset) -> str:
     return f"{dataset.content_hash[:16]}:{dataset.updated_at.isoformat()}"

@@ -24,6 +24,12 @@ FACETS = (
 FILTERS = (*FACETS, "keywords")
 DATE_FIELDS = ("issued", "modified")
 SORTS = ("relevance", "modified", "issued", "title", "popularity")
+SORT_FIELDS = {
+    "modified": "modified",
+    "issued": "issued",
+    "title": "title_sort",
+    "popularity": "popularity",
+}  # the index field each sort orders by
 # Ranking: each field a word matches in adds a fixed score, so a title match always beats
 # a keyword match, which beats a publisher match, which beats a description match; BM25
 # on title and description, scaled down, only orders datasets that tie on fields.

@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,13 +40,14 @@ from elasticsearch import (
 )
 
 from ..analysis import analyzed, tokens
-from ..documents import IndexDocument
+from ..documents import IndexDocument, day_number
 from ..query import (
     DATE_FIELDS,
     FILTERS,
     MAX_OFFSET,
     MAX_PAGE_SIZE,
     QUALITY_BOOSTS,
+    SORT_FIELDS,
     TEXT_FIELDS,
     TIEBREAK_FIELDS,
     Clause,
@@ -65,12 +65,6 @@ FACET_SIZE = 200
 RESULT_WINDOW = MAX_OFFSET + MAX_PAGE_SIZE
 STAMPS_PAGE = 1000
 PIT_KEEP_ALIVE = "2m"
-SORT_FIELDS = {
-    "modified": "modified",
-    "issued": "issued",
-    "title": "title_sort",
-    "popularity": "popularity",
-}
 _LUCENE_REGEXP_SPECIAL = set('.?+*|{}[]()"\\#@&<>~')
 
 Body = dict[str, Any]
@@ -104,10 +98,6 @@ def index_body(cursor: int) -> Body:
     }
 
 
-def _day(value: date | None) -> int | None:
-    return value.year * 10000 + value.month * 100 + value.day if value else None
-
-
 def to_source(doc: IndexDocument) -> Body:
     """The indexed document: the same fields and values as `tantivy.to_tantivy`."""
     source: Body = {
@@ -126,7 +116,7 @@ def to_source(doc: IndexDocument) -> Body:
         if values:
             source[name] = list(values)
     for name in DATE_FIELDS:
-        day = _day(getattr(doc, name))
+        day = day_number(getattr(doc, name))
         if day is not None:
             source[name] = day
     return source
@@ -186,7 +176,7 @@ def date_filters(query: SearchQuery) -> list[Body]:
     out = []
     for name, span in query.dates.items():
         if span.start or span.end:
-            bounds = {"gte": _day(span.start), "lte": _day(span.end)}
+            bounds = {"gte": day_number(span.start), "lte": day_number(span.end)}
             out.append({"range": {name: {k: v for k, v in bounds.items() if v is not None}}})
     return out
 

@@ -13,18 +13,18 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import tantivy as tv
 
 from ..analysis import analyzed, tokens
-from ..documents import IndexDocument
+from ..documents import IndexDocument, day_number
 from ..query import (
     DATE_FIELDS,
     FILTERS,
     QUALITY_BOOSTS,
+    SORT_FIELDS,
     TEXT_FIELDS,
     TIEBREAK_FIELDS,
     Clause,
@@ -38,12 +38,6 @@ from .base import Hit, RawResult, SearchUnavailable, WriterBusy
 WHITESPACE = "ws"
 FACET_SIZE = 200
 RELOAD_EVERY_SECONDS = 0.25
-SORT_FIELDS = {
-    "modified": "modified",
-    "issued": "issued",
-    "title": "title_sort",
-    "popularity": "popularity",
-}
 
 
 def build_schema() -> tv.Schema:
@@ -70,10 +64,6 @@ def _open(path: Path) -> tv.Index:
     return index
 
 
-def _day(value: date | None) -> int | None:
-    return value.year * 10000 + value.month * 100 + value.day if value else None
-
-
 def to_tantivy(doc: IndexDocument) -> tv.Document:
     out = tv.Document()
     out.add_text("id", doc.id)
@@ -89,7 +79,7 @@ def to_tantivy(doc: IndexDocument) -> tv.Document:
     for scope in doc.scopes:
         out.add_text("scopes", scope)
     for name in DATE_FIELDS:
-        day = _day(getattr(doc, name))
+        day = day_number(getattr(doc, name))
         if day is not None:
             out.add_integer(name, day)
     out.add_integer("popularity", doc.popularity)
@@ -347,7 +337,7 @@ def _date_filters(query: SearchQuery) -> list[tv.Query]:
         if span.start or span.end:
             out.append(
                 tv.Query.range_query(
-                    SCHEMA, name, tv.FieldType.Integer, _day(span.start), _day(span.end)
+                    SCHEMA, name, tv.FieldType.Integer, day_number(span.start), day_number(span.end)
                 )
             )
     return out
