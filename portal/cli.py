@@ -166,6 +166,7 @@ def import_command(file) -> None:  # type: ignore[no-untyped-def]
             counts = import_catalog(catalog(session, "cli:import", app), file, advance)
     except CatalogError as error:
         raise click.ClickException(f"nothing was imported:\n{error}") from error
+    database(app).optimize()
     console.print("imported " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
     _index_now(app)
 

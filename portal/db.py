@@ -81,5 +81,14 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    def optimize(self) -> None:
+        """Refresh the query planner's statistics after a large write: without them SQLite
+        can pick a poor index (PostgreSQL's autovacuum does this by itself). A sampled
+        ANALYZE: milliseconds even at a million datasets."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+                connection.exec_driver_sql("ANALYZE")
+
     def dispose(self) -> None:
         self.engine.dispose()

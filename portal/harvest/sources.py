@@ -181,6 +181,8 @@ def run_source(
         )
         return SourceRun(job_id, HarvestReport(), "failed", f"{type(error).__name__}: {error}")
     _finish(db, job_id, source_id, report, "finished", None, started)
+    if report.changed:
+        db.optimize()
     return SourceRun(job_id, report, "finished")
 
 
