@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -12,6 +13,12 @@ SNIPPET_CHARS = 120
 
 
 def _pattern(terms: list[str]) -> re.Pattern[str] | None:
+    return _compiled(tuple(terms))
+
+
+@lru_cache(maxsize=1024)
+def _compiled(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    # One pattern per query, not one per highlighted title and snippet.
     words = sorted({normalize(t) for t in terms if t.strip()}, key=len, reverse=True)
     if not words:
         return None
