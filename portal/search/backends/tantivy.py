@@ -9,6 +9,7 @@ tantivy writer; a second one gets `WriterBusy`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -56,10 +57,19 @@ def build_schema() -> tv.Schema:
 
 
 SCHEMA = build_schema()
+# Names the schema an index was built with; bump SCHEMA_REVISION when build_schema changes
+# in a way its inputs below do not show. A live index of another schema is rebuilt.
+SCHEMA_REVISION = 1
+SCHEMA_ID = hashlib.sha1(
+    repr((SCHEMA_REVISION, tuple(TEXT_FIELDS), FILTERS, DATE_FIELDS, WHITESPACE)).encode()
+).hexdigest()[:12]
 
 
 def _open(path: Path) -> tv.Index:
-    index = tv.Index(SCHEMA, path=str(path), reuse=True)
+    try:
+        index = tv.Index(SCHEMA, path=str(path), reuse=True)
+    except ValueError as error:  # e.g. a schema that does not match: never a 500
+        raise SearchUnavailable(f"search index {path} cannot be opened: {error}") from error
     index.register_tokenizer(WHITESPACE, tv.TextAnalyzerBuilder(tv.Tokenizer.whitespace()).build())
     return index
 
@@ -122,7 +132,7 @@ class TantivyWriter:
         self._on_commit()
 
     def publish(self) -> None:
-        versions.publish(self.root, self.version)
+        versions.publish(self.root, self.version, SCHEMA_ID)
         self._on_commit()
 
     def close(self) -> None:
@@ -143,9 +153,12 @@ class TantivyBackend:
     # -- reading -------------------------------------------------------------------------
     def _searcher(self) -> tv.Searcher:
         with self._lock:
-            live = versions.live_version(self.root)
+            live = versions.live_version(self.root, SCHEMA_ID)
             if live is None:
-                raise SearchUnavailable(f"no search index under {self.root}; run `portal reindex`")
+                raise SearchUnavailable(
+                    f"no current search index under {self.root}: it is being built "
+                    "(a serving portal does so by itself; or run `portal reindex`)"
+                )
             now = time.monotonic()
             if live != self._version or self._index is None:
                 self._index = _open(self.root / live)
@@ -163,7 +176,7 @@ class TantivyBackend:
         return self._searcher().num_docs
 
     def live_cursor(self) -> int:
-        live = versions.live_version(self.root)
+        live = versions.live_version(self.root, SCHEMA_ID)
         if live is None:
             raise SearchUnavailable(f"no search index under {self.root}")
         return versions.read_cursor(self.root / live)
@@ -251,7 +264,7 @@ class TantivyBackend:
 
     # -- writing -------------------------------------------------------------------------
     def live_writer(self) -> TantivyWriter:
-        live = versions.live_version(self.root)
+        live = versions.live_version(self.root, SCHEMA_ID)
         if live is None:
             writer = self.new_version(cursor=0)
             writer.commit(0)

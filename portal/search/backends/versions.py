@@ -22,16 +22,19 @@ def new_version_dir(root: Path) -> Path:
     return path
 
 
-def live_version(root: Path) -> str | None:
+def live_version(root: Path, schema: str) -> str | None:
+    """The live version, if there is one built with this `schema` (an index written by an
+    older release of the portal counts as none: it is rebuilt, never half-read)."""
     try:
-        return json.loads((root / LIVE).read_text())["version"]
-    except (FileNotFoundError, ValueError, KeyError):
+        pointer = json.loads((root / LIVE).read_text())
+    except (FileNotFoundError, ValueError):
         return None
+    return pointer.get("version") if pointer.get("schema") == schema else None
 
 
-def publish(root: Path, version: str) -> None:
+def publish(root: Path, version: str, schema: str) -> None:
     tmp = root / f".{LIVE}.{os.getpid()}"
-    tmp.write_text(json.dumps({"version": version}))
+    tmp.write_text(json.dumps({"version": version, "schema": schema}))
     os.replace(tmp, root / LIVE)
     versions = sorted(
         (p for p in root.iterdir() if p.is_dir() and p.name.startswith("v")), key=lambda p: p.name

@@ -1,0 +1,34 @@
+"""What only the embedded engine has to get right: its files on disk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask import Flask
+
+from portal.search import PUBLIC, SearchQuery, SearchUnavailable, search
+from portal.services import database, indexer, search_backend, settings
+
+
+@pytest.fixture
+def tantivy_app(search_app: Flask) -> Flask:
+    if search_backend(search_app).name != "tantivy":
+        pytest.skip("embedded engine only")
+    return search_app
+
+
+def test_an_index_of_an_older_schema_is_rebuilt_not_half_read(tantivy_app: Flask) -> None:
+    root = settings(tantivy_app).instance_dir / "search" / "tantivy"
+    pointer = json.loads((root / "LIVE").read_text())
+    (root / "LIVE").write_text(json.dumps({**pointer, "schema": "an-older-release"}))
+    backend = search_backend(tantivy_app)
+    backend.close()  # as after an upgrade: a new process
+    with database(tantivy_app).sessions() as session, pytest.raises(SearchUnavailable):
+        search(backend, session, SearchQuery(text="公交", viewer=PUBLIC))
+    response = tantivy_app.test_client().get("/api/v1/search?q=公交")
+    assert response.status_code == 503 and "search" in response.get_json()["title"].lower()
+    assert indexer(tantivy_app).drain() > 0  # the outbox, replayed from the start
+    with database(tantivy_app).sessions() as session:
+        result = search(backend, session, SearchQuery(text="公交", viewer=PUBLIC))
+    assert {item.name for item in result.items} == {"bus-lines", "bus-stops"}
