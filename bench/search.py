@@ -979,23 +979,9 @@ def main() -> None:
         ]
     )
     if args.write:
-        write_section(args.write, section)
+        from catalog_core import write_section  # one writer for every section
 
-
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of `path` (or append it), keeping the others."""
-    existing = (
-        path.read_text(encoding="utf-8")
-        if path.exists()
-        else "# Benchmarks\n\nProduced by the scripts in `bench/`; do not edit by hand.\n"
-    )
-    if SECTION in existing:
-        before, _, rest = existing.partition(SECTION)
-        after = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
-        existing = before + section + "\n\n" + after
-    else:
-        existing = existing.rstrip() + "\n\n" + section + "\n"
-    path.write_text(existing.rstrip() + "\n", encoding="utf-8")
+        write_section(args.write, section, SECTION)
 
 
 if __name__ == "__main__":
