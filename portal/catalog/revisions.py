@@ -65,13 +65,3 @@ def history(session: Session, entity_type: str, entity_id: str) -> list[Revision
             .order_by(Revision.number.desc())
         )
     )
-
-
-def latest_snapshot(session: Session, entity_type: str, entity_id: str) -> dict[str, Any] | None:
-    revision = session.scalar(
-        select(Revision)
-        .where(Revision.entity_type == entity_type, Revision.entity_id == entity_id)
-        .order_by(Revision.number.desc())
-        .limit(1)
-    )
-    return revision.snapshot if revision else None
