@@ -4,8 +4,10 @@
 
 The source is a Chinese portal export (the `cnportal` type, Guizhou labels) generated with
 realistic values; the run goes through the harvester, the pipeline, the catalog service
-and the outbox into the tantivy index, as `portal harvest run` does. Reported: the first
-run (all new), the second run (all unchanged), the index catching up, and end to end.
+and the outbox into the tantivy index, as `portal harvest run` does. The first run (all new) is
+indexed while it goes by a follower process, as `portal harvest run` does; reported: its
+rate, how long the index took to catch up after it, end to end, and a second run (all
+unchanged).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from pathlib import Path
 
 from portal import create_app, lifecycle
 from portal.harvest.sources import add_source, run_source
-from portal.services import database, indexer, policy
+from portal.search.follow import IndexFollower
+from portal.services import database, indexer, policy, settings
 
 SECTION = "## Harvest (bench/harvest.py)"
 DOMAINS = [
@@ -118,21 +121,29 @@ def run(count: int) -> list[tuple[str, str]]:
             add_source(
                 session, name="bench", type="cnportal", url=str(source), options={"prefix": "bench"}
             )
-        first, harvest_seconds = timed(
-            lambda: run_source(database(app), "bench", policy=policy(app))
-        )
+        # As `portal harvest run` does it: a follower process indexes while the run goes.
+        started = time.perf_counter()
+        with IndexFollower(settings(app)) as follower:
+            first = run_source(
+                database(app), "bench", policy=policy(app), progress=lambda _: follower.advance()
+            )
+            harvest_seconds = time.perf_counter() - started
+        tail_seconds = time.perf_counter() - started - harvest_seconds
+        leftover = indexer(app).drain()  # 0 unless the follower fell behind or never ran
+        total = time.perf_counter() - started
         added = first.report.counts.get("dataset.added", 0)
         rows.append(
             (
-                f"first run: {added:,} added, {count - added:,} not added",
+                f"first run: {added:,} added, {count - added:,} not added (indexed meanwhile)",
                 f"{count / harvest_seconds:,.0f} records/s ({harvest_seconds:.1f} s)",
             )
         )
-        applied, index_seconds = timed(lambda: indexer(app).drain())
         rows.append(
-            (f"index catches up ({applied:,} outbox events)", f"{applied / index_seconds:,.0f} /s")
+            (
+                "index caught up after the run ended",
+                f"{tail_seconds:.1f} s (+ {leftover} events left to the final drain)",
+            )
         )
-        total = harvest_seconds + index_seconds
         rows.append(("end to end, source → database → index", f"{count / total:,.0f} datasets/s"))
         second, again_seconds = timed(
             lambda: run_source(database(app), "bench", policy=policy(app))

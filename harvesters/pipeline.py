@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import multiprocessing
+import os
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -85,40 +89,105 @@ class Pipeline:
             return dataset_schema(self.policy)
         return {"organization": OrganizationSchema, "zone": ZoneSchema}[kind]()
 
-    def process(self, records: Iterable[SourceRecord]) -> Iterator[Validated | Failed]:
+    def validate(self, record: SourceRecord) -> Validated | Failed:
+        """One record against the profile. Remembers nothing between records, so it can
+        run in a worker process (see `process`)."""
+        schema = self.schema(record.kind)
+        data = self.complete(record.data) if record.kind == "dataset" else record.data
+        try:
+            loaded = schema.load(data)
+        except ValidationError as error:
+            return Failed(record.kind, error.messages, record.location, record.warnings)
+        return Validated(record.kind, jsonable(loaded), record.location, record.warnings)
+
+    def process(
+        self, records: Iterable[SourceRecord], parallel_after: int | None = None
+    ) -> Iterator[Validated | Failed]:
+        """Validate records in order. With `parallel_after`, records after that many are
+        validated by worker processes (a large source; validation is most of a harvest's
+        own work), a chunk at a time, their results still yielded in order."""
         first_seen: dict[tuple[str, str], str] = {}  # (kind, key) → location
-        for record in records:
-            schema = self.schema(record.kind)
-            data = self.complete(record.data) if record.kind == "dataset" else record.data
-            try:
-                loaded = schema.load(data)
-            except ValidationError as error:
-                self.stats[f"{record.kind}.failed"] += 1
-                yield Failed(record.kind, error.messages, record.location, record.warnings)
-                continue
-            key_field = KEY_FIELDS[record.kind]
-            identity = (record.kind, loaded[key_field])
-            if identity in first_seen:
-                # A source that names one dataset twice would make the second silently win.
-                self.stats[f"{record.kind}.failed"] += 1
-                errors = _repeated(key_field, first_seen[identity])
-                yield Failed(record.kind, errors, record.location, record.warnings)
-                continue
-            first_seen[identity] = record.location
-            self.stats[f"{record.kind}.valid"] += 1
-            yield Validated(record.kind, jsonable(loaded), record.location, record.warnings)
+        if parallel_after is None:
+            results: Iterable[Validated | Failed] = map(self.validate, records)
+        else:
+            results = _validate_in_parallel(self, iter(records), parallel_after)
+        for item in results:
+            if isinstance(item, Validated):
+                key_field = KEY_FIELDS[item.kind]
+                identity = (item.kind, item.data[key_field])
+                if identity in first_seen:
+                    # A source that names one dataset twice would make the second silently win.
+                    errors = _repeated(key_field, first_seen[identity])
+                    item = Failed(item.kind, errors, item.location, item.warnings)
+                else:
+                    first_seen[identity] = item.location
+            self.stats[f"{item.kind}.{'valid' if isinstance(item, Validated) else 'failed'}"] += 1
+            yield item
+
+
+CHUNK = 500  # records sent to a worker at a time
+IN_FLIGHT = 4  # chunks per worker queued ahead, so that workers never wait for the reader
+
+
+def _validate_in_parallel(
+    pipeline: Pipeline, records: Iterator[SourceRecord], parallel_after: int
+) -> Iterator[Validated | Failed]:
+    for record in islice(records, parallel_after):
+        yield pipeline.validate(record)
+    first_chunk = list(islice(records, CHUNK))
+    if not first_chunk:
+        return
+    workers = max(1, min(4, (os.cpu_count() or 2) - 1))  # a core stays with the caller
+    executor = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),  # the caller may run threads
+        initializer=_start_worker,
+        initargs=(pipeline.policy, pipeline.source),
+    )
+    try:
+        pending: deque[Future[list[Validated | Failed]]] = deque()
+        chunk = first_chunk
+        while chunk or pending:
+            while chunk and len(pending) < workers * IN_FLIGHT:
+                pending.append(executor.submit(_validate_chunk, chunk))
+                chunk = list(islice(records, CHUNK))
+            yield from pending.popleft().result()
+    finally:
+        executor.shutdown(cancel_futures=True)
+
+
+_worker_pipeline: Pipeline | None = None
+
+
+def _start_worker(policy: GradePolicy, source: SourceSettings) -> None:
+    global _worker_pipeline
+    _worker_pipeline = Pipeline(policy=policy, source=source)
+
+
+def _validate_chunk(records: list[SourceRecord]) -> list[Validated | Failed]:
+    assert _worker_pipeline is not None, "the worker's initializer sets it"
+    return [_worker_pipeline.validate(record) for record in records]
 
 
 def jsonable(value: Any) -> Any:
     """A loaded record in document form: what `schema.dump` gives for the profile's field
-    types (dates as YYYY-MM-DD), at a fraction of its cost on the harvest's hot path."""
-    if isinstance(value, dict):
-        return {key: jsonable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [jsonable(item) for item in value]
-    if isinstance(value, date):
+    types (dates as YYYY-MM-DD), at a fraction of its cost on the harvest's hot path.
+    Converts in place: `schema.load` returns fresh containers."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(item) not in _SCALARS:
+                value[key] = jsonable(item)
+    elif kind is list:
+        for position, item in enumerate(value):
+            if type(item) not in _SCALARS:
+                value[position] = jsonable(item)
+    elif isinstance(value, date):
         return value.isoformat()
     return value
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 KEY_FIELDS: dict[str, str] = {"organization": "name", "zone": "code", "dataset": "name"}

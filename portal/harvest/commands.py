@@ -11,9 +11,11 @@ from rich.console import Console
 from rich.table import Table
 
 from ..catalog import CatalogError
-from ..services import database, policy
+from ..search.follow import START_AFTER, IndexFollower
+from ..services import database, policy, settings
 
 console = Console(stderr=True)
+FOLLOW_AFTER = START_AFTER  # records; tests lower it to see a follower at work
 OUTCOMES = ("added", "updated", "restored", "unchanged", "withdrawn", "failed")
 
 
@@ -154,21 +156,30 @@ def register(
         if not names:
             raise click.UsageError("name a source (see `portal harvest list`) or give --due")
         failed = False
-        for name in names:
-            try:
-                with progress(f"harvesting {name}" + (" (dry run)" if dry_run else "")) as advance:
-                    run = run_source(
-                        database(app),
-                        name,
-                        policy=policy(app),
-                        dry_run=dry_run,
-                        incremental=incremental,
-                        progress=advance,
-                    )
-            except CatalogError as error:
-                raise click.ClickException(str(error)) from error
-            _summary(name, run, dry_run)
-            failed |= run.status != "finished" or bool(run.report.failures)
+        # A large run is indexed while it goes, by a child process on another core.
+        with IndexFollower(settings(app), start_after=FOLLOW_AFTER) as follower:
+            for name in names:
+                try:
+                    title = f"harvesting {name}" + (" (dry run)" if dry_run else "")
+                    with progress(title) as advance:
+
+                        def step(kind: str, advance: Callable[[str], None] = advance) -> None:
+                            advance(kind)
+                            if not dry_run:
+                                follower.advance()
+
+                        run = run_source(
+                            database(app),
+                            name,
+                            policy=policy(app),
+                            dry_run=dry_run,
+                            incremental=incremental,
+                            progress=step,
+                        )
+                except CatalogError as error:
+                    raise click.ClickException(str(error)) from error
+                _summary(name, run, dry_run)
+                failed |= run.status != "finished" or bool(run.report.failures)
         if not dry_run:
             index_now(app)
         if failed:

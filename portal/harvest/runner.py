@@ -23,6 +23,8 @@ from ..db import Database
 from ..models import Dataset
 
 Progress = Callable[[str], None]
+# A worker process costs about a second to start; past this many records it pays off.
+PARALLEL_AFTER = 5_000
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,11 @@ def run_harvest(
     dry_run: bool = False,
     progress: Progress | None = None,
     batch_size: int = 500,
+    parallel_after: int | None = PARALLEL_AFTER,
 ) -> HarvestReport:
     """Harvest into the catalog. With `withdraw_missing`, datasets of this source that the
-    run did not see are withdrawn (never deleted); with `dry_run` nothing is kept."""
+    run did not see are withdrawn (never deleted); with `dry_run` nothing is kept. Records
+    after the first `parallel_after` are validated by worker processes (None: never)."""
     report = HarvestReport()
     pipeline = Pipeline(policy=policy, source=settings or SourceSettings())
     seen: set[str] = set()
@@ -104,7 +108,7 @@ def run_harvest(
             if not dry_run:
                 session.commit()
 
-        for item in pipeline.process(harvester.records()):
+        for item in pipeline.process(harvester.records(), parallel_after):
             if isinstance(item, Failed):
                 report.add(
                     RecordOutcome(
