@@ -25,6 +25,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         SECRET_KEY=settings.resolved_secret_key(),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=None,  # uploads stream to disk; FileStore enforces its limit
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -40,7 +45,51 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health_blueprint)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(web_blueprint)
+    _protect(app, settings)
     return app
+
+
+def _protect(app: Flask, settings: Settings) -> None:
+    """CSRF tokens on every form, rate limits, and /api errors as problem documents."""
+    from flask import request
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+    from flask_wtf.csrf import CSRFProtect
+    from werkzeug.exceptions import HTTPException
+
+    from .api import blueprint as api_blueprint
+    from .api import http_problem
+    from .api.auth import rate_key
+    from .web.accounts import init_accounts
+
+    CSRFProtect(app).exempt(api_blueprint)  # the API takes tokens, never cookies
+    limiter = Limiter(
+        rate_key,
+        app=app,
+        storage_uri=settings.rate_limit_storage,
+        headers_enabled=True,
+        key_prefix="portal",
+    )
+    for limit, key in (
+        (settings.api_rate_limit, rate_key),
+        (settings.api_ip_rate_limit, get_remote_address),
+    ):
+        if limit:
+            limiter.limit(limit, key_func=key)(api_blueprint)
+    app.extensions["portal.login_limit"] = limiter.shared_limit(
+        settings.login_rate_limit, scope="login", key_func=get_remote_address
+    )
+    for endpoint in ("api.create_token",):
+        app.view_functions[endpoint] = app.extensions["portal.login_limit"](
+            app.view_functions[endpoint]
+        )
+    init_accounts(app)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/api/"):
+            return http_problem(error)
+        return error
 
 
 __all__ = ["create_app"]

@@ -12,6 +12,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +71,56 @@ class Settings:
     )
     page_size: int = _setting(20, "PORTAL_PAGE_SIZE", "Datasets per page in listings.")
     sql_echo: bool = _setting(False, "PORTAL_SQL_ECHO", "Log every SQL statement (debugging).")
+    holidays: str = _setting(
+        "",
+        "PORTAL_HOLIDAYS",
+        "Public holidays (YYYY-MM-DD, comma-separated) skipped when counting the 5 working "
+        "days of a formality review; weekends are always skipped.",
+    )
+    api_rate_limit: str = _setting(
+        "1200/minute",
+        "PORTAL_API_RATE_LIMIT",
+        "Requests allowed per API token (or per IP without one) on `/api/`, in Flask-Limiter "
+        "notation (`600/minute;20/second`). Over it: 429 with `Retry-After`. Empty: no limit.",
+    )
+    api_ip_rate_limit: str = _setting(
+        "3000/minute",
+        "PORTAL_API_IP_RATE_LIMIT",
+        "Requests allowed per IP on `/api/`, whatever the tokens. Empty: no limit.",
+    )
+    login_rate_limit: str = _setting(
+        "10/minute", "PORTAL_LOGIN_RATE_LIMIT", "Sign-in attempts allowed per IP."
+    )
+    rate_limit_storage: str = _setting(
+        "memory://",
+        "PORTAL_RATE_LIMIT_STORAGE",
+        "Where request counts are kept: `memory://` (one process) or e.g. `redis://host:6379` "
+        "so that several workers share them.",
+    )
+    smtp_url: str = _setting(
+        "",
+        "PORTAL_SMTP_URL",
+        "Mail server for password-reset mail, `smtp://user:pw@host:587` (STARTTLS). Empty: "
+        "mail is written to `<instance>/mail/` instead (a laptop, tests).",
+    )
+    mail_from: str = _setting(
+        "noreply@data.qingdao.gov.cn", "PORTAL_MAIL_FROM", "Sender of the portal's mail."
+    )
+    secure_cookies: bool = _setting(
+        True,
+        "PORTAL_SECURE_COOKIES",
+        "Send the session cookie over HTTPS only. Set false only for plain-HTTP local use.",
+    )
 
     @property
     def instance_dir(self) -> Path:
         return Path(self.instance_path).resolve()
+
+    @property
+    def holiday_dates(self) -> frozenset[date]:
+        return frozenset(
+            date.fromisoformat(day.strip()) for day in self.holidays.split(",") if day.strip()
+        )
 
     @property
     def sqlalchemy_url(self) -> str:

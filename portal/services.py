@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from schemas import GradePolicy
 
+from .access import Access, FileStore
 from .catalog import Catalog
 from .config import Settings
 from .db import Database
@@ -35,3 +36,15 @@ def indexer(app: Flask | None = None) -> Indexer:
 
 def catalog(session: Session, actor: str, app: Flask | None = None) -> Catalog:
     return Catalog(session, actor, policy(app))
+
+
+def access(session: Session, app: Flask | None = None) -> Access:
+    """The access services over `session`, with this instance's file store and audit anchor."""
+    instance = settings(app).instance_dir
+    return Access(
+        session,
+        policy(app),
+        FileStore(instance / "files"),
+        anchor=instance / "audit.anchor",
+        holidays=settings(app).holiday_dates,
+    )

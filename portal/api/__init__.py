@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from schemas import render
+
+from ..catalog.errors import CatalogError
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -24,4 +29,41 @@ def problem(status: int, title: str, detail: str, errors: dict[str, Any] | None 
     return response
 
 
-from . import search  # noqa: E402,F401  (registers the routes)
+TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    422: "Invalid input",
+    429: "Too many requests",
+    503: "Service unavailable",
+    507: "Insufficient storage",
+}
+
+
+@blueprint.errorhandler(CatalogError)
+def refused(error: CatalogError) -> Response:
+    """A service refused the operation: its field errors, in Chinese and English."""
+    response = problem(
+        error.status, TITLES.get(error.status, "Error"), render(error.errors), error.errors
+    )
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="qingdao-data-portal"'
+    return response
+
+
+def http_problem(error: HTTPException) -> Response:
+    """Routing and protocol errors under /api/ as problem documents too (registered on
+    the app: a blueprint's handlers do not see requests that matched none of its routes)."""
+    status = error.code or 500
+    response = problem(status, TITLES.get(status, error.name), error.description or error.name)
+    for name, value in error.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
+    return response
+
+
+from . import access, search  # noqa: E402,F401  (registers the routes)

@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 from schemas import GradePolicy, load_policy
 
 from .datasets import Datasets
-from .errors import CatalogError, Conflict, Invalid, NotFound
+from .errors import (
+    CatalogError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    QuotaExhausted,
+    Unauthenticated,
+)
 from .organizations import Organizations
 from .zones import Zones
 
@@ -38,4 +46,13 @@ class Catalog:
         return Zones(self.session, self.actor)
 
 
-__all__ = ["Catalog", "CatalogError", "Conflict", "Invalid", "NotFound"]
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "Conflict",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "QuotaExhausted",
+    "Unauthenticated",
+]

@@ -8,7 +8,8 @@ from schemas import Message, message, render
 
 
 class CatalogError(Exception):
-    """A refused catalog operation; `errors` maps field names to bilingual messages."""
+    """A refused operation of a service (catalog or access); `errors` maps field names
+    to bilingual messages ("_" for the operation as a whole)."""
 
     status = 400
 
@@ -35,3 +36,23 @@ class Conflict(CatalogError):
     @classmethod
     def field(cls, field: str, msg: Message) -> Conflict:
         return cls({field: [msg]})
+
+
+class Unauthenticated(CatalogError):
+    """No valid credentials: log in, or send a valid API token."""
+
+    status = 401
+
+
+class Forbidden(CatalogError):
+    status = 403
+
+    @classmethod
+    def because(cls, zh: str, en: str) -> Forbidden:
+        return cls({"_": [message(zh, en)]})
+
+
+class QuotaExhausted(CatalogError):
+    """A grant's call quota is used up: more calls need a new application."""
+
+    status = 429

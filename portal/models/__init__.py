@@ -1,5 +1,16 @@
 """The database tables. Import models from here."""
 
+from .access import (
+    ApiToken,
+    Application,
+    ApplicationEvent,
+    AuditEntry,
+    Grant,
+    OpennessRequest,
+    PasswordReset,
+    UsageReport,
+    User,
+)
 from .catalog import (
     CatalogEvent,
     DataField,
@@ -14,16 +25,25 @@ from .catalog import (
 from .harvest import HarvestJob, HarvestRecord, HarvestSource
 
 __all__ = [
+    "ApiToken",
+    "Application",
+    "ApplicationEvent",
+    "AuditEntry",
     "CatalogEvent",
     "DataField",
     "Dataset",
+    "Grant",
     "HarvestJob",
     "HarvestRecord",
     "HarvestSource",
+    "OpennessRequest",
     "Organization",
+    "PasswordReset",
     "Resource",
     "Revision",
     "Scenario",
+    "UsageReport",
+    "User",
     "Zone",
     "dataset_zones",
 ]

@@ -1,0 +1,214 @@
+"""A department's officers edit their own catalog; making a dataset less open waits for
+the platform authority.
+
+Shandong's and Qingdao's rules: open by default, closed as the exception, and a
+department may not make data *less* open (无条件 → 有条件 / 不予, 有条件 → 不予) on its
+own. Such an update is held as an openness request; the authority approves it (and
+it is applied) or rejects it. Grade and openness changes go to the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schemas import GradePolicy, message, vocab
+
+from ..catalog import Catalog
+from ..catalog.errors import Conflict, Forbidden, Invalid, NotFound
+from ..db import utcnow
+from ..models import Dataset, OpennessRequest, Organization, User
+from . import rights
+from .audit import AuditLog
+
+OPENNESS = ("unconditional", "conditional", "closed")  # most open first
+
+
+def is_downgrade(before: str, after: str) -> bool:
+    return OPENNESS.index(after) > OPENNESS.index(before)
+
+
+@dataclass
+class Stewardship:
+    session: Session
+    audit: AuditLog
+    policy: GradePolicy
+
+    def _catalog(self, user: User) -> Catalog:
+        return Catalog(self.session, f"user:{user.id}", self.policy)
+
+    def create(self, user: User, data: dict[str, Any], *, ip: str | None = None) -> Dataset:
+        """A new dataset of the officer's own department."""
+        publisher = self.session.get(Organization, user.organization_id or "")
+        if user.role != "officer" or publisher is None:
+            raise Forbidden.because(
+                "只有部门数据官可以登记数据集", "Only a department's officers register datasets."
+            )
+        if (data.get("publisher") or publisher.name) != publisher.name:
+            raise Invalid(
+                {
+                    "publisher": [
+                        message(
+                            "只能登记本部门的数据集", "Register your department's datasets only."
+                        )
+                    ]
+                }
+            )
+        dataset = self._catalog(user).datasets.create({**data, "publisher": publisher.name})
+        self.audit.append(
+            "dataset.create",
+            actor=f"user:{user.id}",
+            subject=f"dataset:{dataset.name}",
+            ip=ip,
+            grade=dataset.grade,
+            open_type=dataset.open_type,
+        )
+        return dataset
+
+    def update(
+        self,
+        user: User,
+        name: str,
+        data: dict[str, Any],
+        *,
+        reason: str | None = None,
+        ip: str | None = None,
+    ) -> Dataset | OpennessRequest:
+        """The dataset, updated; or, for a downgrade of openness, the request that now
+        waits for the authority (nothing of the update is applied before)."""
+        catalog = self._catalog(user)
+        dataset = catalog.datasets.get(name)
+        rights.require(user, "dataset.manage", dataset)
+        loaded = catalog.datasets.validate(data)
+        if loaded["publisher"] != dataset.publisher.name:
+            raise Invalid(
+                {
+                    "publisher": [
+                        message("不能转给其他部门", "Cannot move it to another department.")
+                    ]
+                }
+            )
+        if is_downgrade(dataset.open_type, loaded["open_type"]):
+            return self._request(user, dataset, data, reason, ip)
+        return self._apply(catalog, dataset, data, f"user:{user.id}", ip)
+
+    def _request(
+        self,
+        user: User,
+        dataset: Dataset,
+        data: dict[str, Any],
+        reason: str | None,
+        ip: str | None,
+    ) -> OpennessRequest:
+        if not (reason or "").strip():
+            raise Invalid(
+                {
+                    "reason": [
+                        message(
+                            "降低开放程度须说明理由，并经开放主管部门批准",
+                            "Making data less open needs a reason and the authority's approval.",
+                        )
+                    ]
+                }
+            )
+        pending = self.session.scalar(
+            select(OpennessRequest).where(
+                OpennessRequest.dataset_id == dataset.id, OpennessRequest.state == "pending"
+            )
+        )
+        if pending is not None:
+            raise Conflict.field(
+                "open_type",
+                message(
+                    f"该数据集已有待批准的开放属性变更（#{pending.id}）",
+                    f"This dataset already has an openness change waiting (#{pending.id}).",
+                ),
+            )
+        target = vocab("open_types").resolve(data["open_type"]) or data["open_type"]
+        request = OpennessRequest(
+            dataset_id=dataset.id,
+            from_open_type=dataset.open_type,
+            to_open_type=target,
+            changes=data,
+            reason=reason.strip() if reason else "",
+            requested_by=user.id,
+            requested_at=utcnow(),
+            state="pending",
+        )
+        self.session.add(request)
+        self.session.flush()
+        self.audit.append(
+            "openness.request",
+            actor=f"user:{user.id}",
+            subject=f"dataset:{dataset.name}",
+            ip=ip,
+            request=request.id,
+            before=dataset.open_type,
+            after=target,
+        )
+        return request
+
+    def pending(self, user: User) -> list[OpennessRequest]:
+        rights.require(user, "openness.decide")
+        query = select(OpennessRequest).where(OpennessRequest.state == "pending")
+        return list(self.session.scalars(query.order_by(OpennessRequest.id)))
+
+    def decide(
+        self,
+        user: User,
+        request_id: int,
+        approve: bool,
+        reason: str | None = None,
+        *,
+        ip: str | None = None,
+    ) -> OpennessRequest:
+        rights.require(user, "openness.decide")
+        request = self.session.get(OpennessRequest, request_id)
+        if request is None:
+            raise NotFound.entity("开放属性变更申请", "openness request", str(request_id))
+        if request.state != "pending":
+            raise Conflict.field(
+                "state", message("该申请已处理", "This request was already decided.")
+            )
+        if not approve and not (reason or "").strip():
+            raise Invalid({"reason": [message("驳回须说明理由", "Give a reason to reject.")]})
+        request.state = "approved" if approve else "rejected"
+        request.decided_by, request.decided_at, request.decision_reason = user.id, utcnow(), reason
+        self.audit.append(
+            f"openness.{request.state}",
+            actor=f"user:{user.id}",
+            subject=f"dataset:{request.dataset.name}",
+            ip=ip,
+            request=request.id,
+            reason=reason,
+        )
+        if approve:
+            actor = f"user:{request.requested_by} approved-by:user:{user.id}"
+            catalog = Catalog(self.session, actor, self.policy)
+            self._apply(catalog, request.dataset, request.changes, actor, ip)
+        return request
+
+    def _apply(
+        self,
+        catalog: Catalog,
+        dataset: Dataset,
+        data: dict[str, Any],
+        actor: str,
+        ip: str | None,
+    ) -> Dataset:
+        before = (dataset.grade, dataset.open_type)
+        updated = catalog.datasets.update(dataset.name, data)
+        after = (updated.grade, updated.open_type)
+        if after != before:
+            self.audit.append(
+                "dataset.classification",
+                actor=actor,
+                subject=f"dataset:{updated.name}",
+                ip=ip,
+                grade=[before[0], after[0]],
+                open_type=[before[1], after[1]],
+            )
+        return updated

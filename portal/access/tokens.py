@@ -1,0 +1,152 @@
+"""API tokens: made by a user for themselves, shown once, kept as a SHA-256 digest, named,
+scoped, expiring and revocable.
+
+Scopes: `catalog:read` (search what the owner may see), `catalog:manage` (the owner's
+department's catalog), `applications` (apply, withdraw, report use), `reviews` (decide
+applications, revoke grants, openness requests), `audit:read`, and `grant:<id>` (use one
+of the owner's grants).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schemas import message
+
+from ..catalog.errors import Invalid, NotFound, Unauthenticated
+from ..db import utcnow
+from ..models import ApiToken, Grant, User
+from .accounts import token_digest
+from .audit import AuditLog
+
+PREFIX = "qdp_"  # recognisable in logs and by secret scanners
+MAX_DAYS = 366
+GRANT_SCOPE = re.compile(r"^grant:(\d+)$")
+# scope → the roles that may put it on a token (what the token then does is checked by
+# the services all the same: a scope narrows a user's rights, it never adds to them)
+ROLE_SCOPES: dict[str, tuple[str, ...]] = {
+    "catalog:read": ("enterprise", "officer", "authority", "operator", "admin"),
+    "catalog:manage": ("officer",),
+    "applications": ("enterprise", "operator"),
+    "reviews": ("authority", "officer"),
+    "audit:read": ("authority", "admin"),
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a request: the user, and the token used (None for a web session, which
+    carries every right of its user)."""
+
+    user: User
+    token: ApiToken | None = None
+
+    def has_scope(self, scope: str) -> bool:
+        return self.token is None or scope in self.token.scopes
+
+    @property
+    def label(self) -> str:
+        if self.token is None:
+            return f"user:{self.user.id}"
+        return f"user:{self.user.id} token:{self.token.id}"
+
+
+@dataclass
+class Tokens:
+    session: Session
+    audit: AuditLog
+
+    def create(
+        self, user: User, *, name: str, scopes: list[str], days: int = 90
+    ) -> tuple[ApiToken, str]:
+        """The token row and the secret, which is never shown again."""
+        errors = {}
+        if not (name or "").strip() or len(name) > 100:
+            errors["name"] = [message("请为令牌命名（最多 100 字）", "Name the token (≤ 100).")]
+        bad = [s for s in scopes if not self._allowed(user, s)]
+        if not scopes or bad:
+            errors["scopes"] = [
+                message(
+                    f"不能授予的范围：{', '.join(bad) or '（空）'}",
+                    f"Scopes you cannot grant: {', '.join(bad) or '(none)'}.",
+                )
+            ]
+        if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+            errors["days"] = [message(f"有效期为 1–{MAX_DAYS} 天", f"Expiry is 1–{MAX_DAYS} days.")]
+        if errors:
+            raise Invalid(errors)
+        secret = PREFIX + secrets.token_urlsafe(32)
+        token = ApiToken(
+            user_id=user.id,
+            name=name.strip(),
+            token_hash=token_digest(secret),
+            prefix=secret[:12],
+            scopes=sorted(set(scopes)),
+            expires_at=utcnow() + timedelta(days=days),
+        )
+        self.session.add(token)
+        self.session.flush()
+        self.audit.append(
+            "token.create", actor=f"user:{user.id}", subject=f"token:{token.id}", scopes=scopes
+        )
+        return token, secret
+
+    def _allowed(self, user: User, scope: str) -> bool:
+        if scope in ROLE_SCOPES:
+            return user.role in ROLE_SCOPES[scope]
+        match = GRANT_SCOPE.match(scope)
+        if match:
+            grant = self.session.get(Grant, int(match.group(1)))
+            return grant is not None and grant.holder_id == user.id
+        return False
+
+    def of(self, user: User) -> list[ApiToken]:
+        return list(
+            self.session.scalars(
+                select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
+            )
+        )
+
+    def revoke(self, user: User, token_id: int) -> ApiToken:
+        token = self.session.get(ApiToken, token_id)
+        if token is None or token.user_id != user.id:  # another's token: as if absent
+            raise NotFound.entity("令牌", "token", str(token_id))
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            self.audit.append("token.revoke", actor=f"user:{user.id}", subject=f"token:{token.id}")
+        return token
+
+    def resolve(self, secret: str, *, ip: str | None = None) -> Caller:
+        """The caller a presented token stands for; refuses unknown, expired, revoked
+        tokens and disabled accounts."""
+        token = self.session.scalar(
+            select(ApiToken).where(ApiToken.token_hash == token_digest(secret))
+        )
+        now = utcnow()
+        if token is None or token.revoked_at or _expired(token.expires_at, now):
+            raise Unauthenticated(
+                {
+                    "authorization": [
+                        message(
+                            "API 令牌无效、已过期或已撤销",
+                            "The API token is invalid, expired or revoked.",
+                        )
+                    ]
+                }
+            )
+        if not token.user.active:
+            raise Unauthenticated(
+                {"authorization": [message("该账户已停用", "This account is disabled.")]}
+            )
+        token.last_used_at = now
+        return Caller(token.user, token)
+
+
+def _expired(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is not None and expires_at <= now

@@ -1,0 +1,430 @@
+"""The access API: accounts, tokens, applications and their review, grants and the data
+they serve, usage reports, openness requests, the audit log.
+
+Each view runs one transaction through the access services, which check the rights;
+a refused operation raises a service error that `errors.py` turns into a problem document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Response, jsonify, request, stream_with_context
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schemas import message
+
+from ..access import Download, metered, rights
+from ..catalog.documents import dataset_document
+from ..catalog.errors import CatalogError, Invalid, NotFound
+from ..models import Application, Dataset, OpennessRequest
+from ..services import access, database
+from . import blueprint
+from .auth import caller, optional_caller
+from .serialize import application_json, grant_json, report_json, token_json
+
+T = TypeVar("T")
+
+
+def body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid({"_": [message("请求体须为 JSON 对象", "The body must be a JSON object.")]})
+    return data
+
+
+def committed(work: Callable[[Session], T]) -> T:
+    """Run `work` in a transaction. A refused operation still commits what it recorded
+    on the way (a failed sign-in counts, its audit entry stays) before it is reported."""
+    with database().transaction() as session:
+        try:
+            return work(session)
+        except CatalogError as error:
+            refused = error
+    raise refused
+
+
+def ip() -> str | None:
+    return request.remote_addr
+
+
+# -- accounts and tokens ------------------------------------------------------------------
+@blueprint.post("/accounts")
+def register() -> tuple[Response, int]:
+    data = body()
+    user = committed(lambda s: access(s).accounts.register_enterprise(data, ip=ip()))
+    return jsonify({"id": user.id, "email": user.email, "role": user.role}), 201
+
+
+@blueprint.post("/tokens")
+def create_token() -> tuple[Response, int]:
+    """A token for oneself, against e-mail and password (the API keeps no sessions)."""
+    data = body()
+
+    def work(session: Session) -> tuple[Any, str]:
+        services = access(session)
+        user = services.accounts.authenticate(
+            str(data.get("email") or ""), str(data.get("password") or ""), ip=ip()
+        )
+        return services.tokens.create(
+            user,
+            name=str(data.get("name") or ""),
+            scopes=[str(s) for s in data.get("scopes") or []],
+            days=data.get("days", 90),
+        )
+
+    token, secret = committed(work)
+    return jsonify({**token_json(token), "token": secret}), 201
+
+
+@blueprint.get("/tokens")
+def list_tokens() -> Response:
+    def work(session: Session) -> list[dict[str, Any]]:
+        return [token_json(t) for t in access(session).tokens.of(caller(session).user)]
+
+    return jsonify({"tokens": committed(work)})
+
+
+@blueprint.delete("/tokens/<int:token_id>")
+def revoke_token(token_id: int) -> Response:
+    def work(session: Session) -> dict[str, Any]:
+        return token_json(access(session).tokens.revoke(caller(session).user, token_id))
+
+    return jsonify(committed(work))
+
+
+# -- applications -------------------------------------------------------------------------
+@blueprint.post("/applications")
+def submit_application() -> tuple[Response, int]:
+    data = body()
+
+    def work(session: Session) -> dict[str, Any]:
+        user = caller(session, "applications").user
+        return application_json(access(session).applications.submit(user, data, ip=ip()))
+
+    return jsonify(committed(work)), 201
+
+
+@blueprint.get("/applications")
+def list_applications() -> Response:
+    """Mine (an applicant), or the queue I review: the authority's formality queue, an
+    officer's substantive queue."""
+
+    def work(session: Session) -> list[dict[str, Any]]:
+        user = caller(session).user
+        applications = access(session).applications
+        if user.role == "authority":
+            found = applications.formality_queue(user)
+        elif user.role == "officer":
+            found = applications.substantive_queue(user)
+        else:
+            found = applications.mine(user)
+        return [application_json(a) for a in found]
+
+    return jsonify({"applications": committed(work)})
+
+
+@blueprint.get("/applications/<int:application_id>")
+def show_application(application_id: int) -> Response:
+    def work(session: Session) -> dict[str, Any]:
+        user = caller(session).user
+        return application_json(access(session).applications.get(user, application_id), True)
+
+    return jsonify(committed(work))
+
+
+def _application_action(
+    application_id: int, scope: str, act: Callable[..., Application], *args: Any
+) -> Response:
+    def work(session: Session) -> dict[str, Any]:
+        user = caller(session, scope).user
+        return application_json(act(access(session).applications, user, application_id, *args))
+
+    return jsonify(committed(work))
+
+
+@blueprint.post("/applications/<int:application_id>/withdraw")
+def withdraw_application(application_id: int) -> Response:
+    return _application_action(
+        application_id, "applications", lambda a, u, i: a.withdraw(u, i, ip=ip())
+    )
+
+
+@blueprint.post("/applications/<int:application_id>/resubmit")
+def resubmit_application(application_id: int) -> Response:
+    data = body()
+    return _application_action(
+        application_id, "applications", lambda a, u, i: a.resubmit(u, i, data, ip=ip())
+    )
+
+
+@blueprint.post("/applications/<int:application_id>/formality")
+def formality_review(application_id: int) -> Response:
+    data = body()
+    return _application_action(
+        application_id, "reviews", lambda a, u, i: a.formality(u, i, data, ip=ip())
+    )
+
+
+@blueprint.post("/applications/<int:application_id>/decision")
+def substantive_review(application_id: int) -> Response:
+    data = body()
+    return _application_action(
+        application_id, "reviews", lambda a, u, i: a.decide(u, i, data, ip=ip())
+    )
+
+
+# -- grants, data, reports ----------------------------------------------------------------
+@blueprint.get("/grants")
+def list_grants() -> Response:
+    def work(session: Session) -> list[dict[str, Any]]:
+        user = caller(session).user
+        return [grant_json(g) for g in access(session).grants.mine(user)]
+
+    return jsonify({"grants": committed(work)})
+
+
+@blueprint.get("/grants/<int:grant_id>")
+def show_grant(grant_id: int) -> Response:
+    def work(session: Session) -> dict[str, Any]:
+        return grant_json(access(session).grants.get(caller(session).user, grant_id))
+
+    return jsonify(committed(work))
+
+
+@blueprint.post("/grants/<int:grant_id>/revoke")
+def revoke_grant(grant_id: int) -> Response:
+    reason = body().get("reason")
+
+    def work(session: Session) -> dict[str, Any]:
+        user = caller(session, "reviews").user
+        return grant_json(access(session).grants.revoke(user, grant_id, reason, ip=ip()))
+
+    return jsonify(committed(work))
+
+
+@blueprint.get("/grants/<int:grant_id>/resources/<resource_id>/data")
+def grant_data(grant_id: int, resource_id: str) -> Response:
+    """The resource's data, to the grant's holder with a token scoped to the grant. The
+    call is counted (and audited) before the first byte; the bytes when the last is sent."""
+
+    def work(session: Session) -> Download:
+        return access(session).grants.serve(caller(session), grant_id, resource_id, ip=ip())
+
+    download = committed(work)
+
+    def count_bytes(sent: int) -> None:
+        with database().transaction() as session:
+            access(session).grants.count_bytes(grant_id, sent)
+
+    return _stream(download, count_bytes)
+
+
+@blueprint.get("/datasets/<name>/resources/<resource_id>/data")
+def open_data(name: str, resource_id: str) -> Response:
+    """A resource of a 无条件开放 dataset: no token needed."""
+
+    def work(session: Session) -> Download:
+        found = optional_caller(session)
+        actor = found.label if found else f"anonymous {ip() or ''}".strip()
+        return access(session).grants.open_download(name, resource_id, actor=actor, ip=ip())
+
+    return _stream(committed(work), None)
+
+
+def _stream(download: Download, on_done: Callable[[int], None] | None) -> Response:
+    chunks = metered(download.chunks, on_done) if on_done else download.chunks
+    response = Response(stream_with_context(chunks), mimetype=download.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{download.filename}"'
+    if download.size is not None:
+        response.headers["Content-Length"] = str(download.size)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@blueprint.post("/grants/<int:grant_id>/reports")
+def file_report(grant_id: int) -> tuple[Response, int]:
+    data = body()
+
+    def work(session: Session) -> dict[str, Any]:
+        user = caller(session, "applications").user
+        return report_json(access(session).grants.file_report(user, grant_id, data, ip=ip()))
+
+    return jsonify(committed(work)), 201
+
+
+@blueprint.get("/grants/<int:grant_id>/reports")
+def list_reports(grant_id: int) -> Response:
+    def work(session: Session) -> list[dict[str, Any]]:
+        user = caller(session).user
+        return [report_json(r) for r in access(session).grants.reports(user, grant_id)]
+
+    return jsonify({"reports": committed(work)})
+
+
+@blueprint.get("/grants/overdue-reports")
+def overdue_reports() -> Response:
+    def work(session: Session) -> list[dict[str, Any]]:
+        user = caller(session).user
+        return [grant_json(g) for g in access(session).grants.reports_overdue(user)]
+
+    return jsonify({"grants": committed(work)})
+
+
+# -- a department's catalog ---------------------------------------------------------------
+@blueprint.post("/datasets")
+def create_dataset() -> tuple[Response, int]:
+    data = body()
+
+    def work(session: Session) -> dict[str, Any]:
+        user = caller(session, "catalog:manage").user
+        return dataset_document(access(session).stewardship.create(user, data, ip=ip()))
+
+    return jsonify(committed(work)), 201
+
+
+@blueprint.put("/datasets/<name>")
+def update_dataset(name: str) -> tuple[Response, int]:
+    """200 with the dataset; 202 with the openness request when the update makes the
+    dataset less open (it waits for the platform authority)."""
+    data = body()
+    reason = request.args.get("reason") or data.pop("_reason", None)
+
+    def work(session: Session) -> tuple[dict[str, Any], int]:
+        user = caller(session, "catalog:manage").user
+        result = access(session).stewardship.update(user, name, data, reason=reason, ip=ip())
+        if isinstance(result, OpennessRequest):
+            return _openness_json(result), 202
+        return dataset_document(result), 200
+
+    document, status = committed(work)
+    return jsonify(document), status
+
+
+@blueprint.put("/datasets/<name>/resources/<resource_id>/file")
+def upload_file(name: str, resource_id: str) -> tuple[Response, int]:
+    """The data of a resource, kept by the portal (the request body is the file)."""
+
+    def work(session: Session) -> dict[str, Any]:
+        user = caller(session, "catalog:manage").user
+        services = access(session)
+        dataset = _dataset(session, name)
+        rights.require(user, "dataset.files", dataset)
+        if resource_id not in {r.id for r in dataset.resources}:
+            raise NotFound.entity("资源", "resource", resource_id)
+        stored = services.files.save(resource_id, request.stream)
+        services.audit.append(
+            "resource.upload",
+            actor=f"user:{user.id}",
+            subject=f"dataset:{name}",
+            ip=ip(),
+            resource=resource_id,
+            size=stored.size,
+            sha256=stored.sha256,
+        )
+        return {"resource": resource_id, "size": stored.size, "sha256": stored.sha256}
+
+    return jsonify(committed(work)), 201
+
+
+def _dataset(session: Session, name: str) -> Dataset:
+    dataset = session.scalar(select(Dataset).where(Dataset.name == name))
+    if dataset is None:
+        raise NotFound.entity("数据集", "dataset", name)
+    return dataset
+
+
+# -- the platform authority ---------------------------------------------------------------
+@blueprint.get("/openness-requests")
+def openness_requests() -> Response:
+    def work(session: Session) -> list[dict[str, Any]]:
+        user = caller(session, "reviews").user
+        return [_openness_json(r) for r in access(session).stewardship.pending(user)]
+
+    return jsonify({"requests": committed(work)})
+
+
+@blueprint.post("/openness-requests/<int:request_id>/decision")
+def decide_openness(request_id: int) -> Response:
+    data = body()
+    approve = data.get("decision") == "approve"
+    if data.get("decision") not in ("approve", "reject"):
+        raise Invalid(
+            {"decision": [message("决定须为 approve 或 reject", "Decide approve or reject.")]}
+        )
+
+    def work(session: Session) -> dict[str, Any]:
+        user = caller(session, "reviews").user
+        decided = access(session).stewardship.decide(
+            user, request_id, approve, data.get("reason"), ip=ip()
+        )
+        return _openness_json(decided)
+
+    return jsonify(committed(work))
+
+
+def _limit(value: str | None) -> int:
+    if value is None:
+        return 100
+    if not value.isdigit() or not 1 <= int(value) <= 1000:
+        raise Invalid({"limit": [message("limit 为 1–1000 的整数", "limit is 1–1000.")]})
+    return int(value)
+
+
+def _openness_json(item: OpennessRequest) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "dataset": item.dataset.name,
+        "from": item.from_open_type,
+        "to": item.to_open_type,
+        "reason": item.reason,
+        "state": item.state,
+        "requested_at": item.requested_at.isoformat(),
+        "decided_at": item.decided_at.isoformat() if item.decided_at else None,
+        "decision_reason": item.decision_reason,
+    }
+
+
+@blueprint.get("/audit")
+def audit_entries() -> Response:
+    def work(session: Session) -> list[dict[str, Any]]:
+        user = caller(session, "audit:read").user
+        rights.require(user, "audit.read")
+        entries = access(session).audit.entries(
+            action=request.args.get("action"),
+            subject=request.args.get("subject"),
+            limit=_limit(request.args.get("limit")),
+        )
+        return [
+            {
+                "id": e.id,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "subject": e.subject,
+                "ip": e.ip,
+                "detail": e.detail,
+                "hash": e.hash,
+            }
+            for e in entries
+        ]
+
+    return jsonify({"entries": committed(work)})
+
+
+@blueprint.get("/audit.csv")
+def audit_csv() -> Response:
+    def work(session: Session) -> None:
+        rights.require(caller(session, "audit:read").user, "audit.read")
+
+    committed(work)
+
+    def rows() -> Any:
+        with database().sessions() as session:
+            yield from access(session).audit.export_csv()
+
+    response = Response(stream_with_context(rows()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="audit.csv"'
+    return response
