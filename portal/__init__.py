@@ -70,12 +70,13 @@ def _protect(app: Flask, settings: Settings) -> None:
         headers_enabled=True,
         key_prefix="portal",
     )
-    for limit, key in (
-        (settings.api_rate_limit, rate_key),
-        (settings.api_ip_rate_limit, get_remote_address),
+    # Shared limits: one budget over all of /api/ (a plain blueprint limit counts per route).
+    for limit, key, scope in (
+        (settings.api_rate_limit, rate_key, "api-key"),
+        (settings.api_ip_rate_limit, get_remote_address, "api-ip"),
     ):
         if limit:
-            limiter.limit(limit, key_func=key)(api_blueprint)
+            limiter.shared_limit(limit, scope=scope, key_func=key)(api_blueprint)
     app.extensions["portal.login_limit"] = limiter.shared_limit(
         settings.login_rate_limit, scope="login", key_func=get_remote_address
     )

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from sqlalchemy import func, select
 
 from . import create_app, lifecycle
+from .access.commands import register as register_access_commands
 from .catalog import CatalogError
 from .catalog.exchange import export_catalog, import_catalog
 from .config import markdown_table
@@ -278,6 +279,7 @@ def doctor() -> None:
 
 
 register_harvest_commands(main, _app, _progress, lambda app: _index_now(app))
+register_access_commands(main, _app)
 
 
 @main.command("config")

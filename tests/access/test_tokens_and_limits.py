@@ -1,0 +1,139 @@
+"""API tokens (shown once, hashed, scoped, expiring, revocable, both header forms), sign-in
+throttling, per-token and per-IP rate limits, and what a token lets its holder find."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select
+
+from portal import create_app, lifecycle
+from portal.db import utcnow
+from portal.models import ApiToken, AuditEntry
+from portal.services import database, indexer
+
+from .conftest import PASSWORD, World
+
+
+def test_a_token_is_shown_once_and_kept_only_as_a_digest(world: World) -> None:
+    secret = world.token("enterprise", ["catalog:read"], name="laptop")
+    listed = world.call("GET", "/api/v1/tokens", token=secret).get_json()["tokens"]
+    assert all("token" not in t for t in listed)
+    assert any(t["name"] == "laptop" and secret.startswith(t["prefix"]) for t in listed)
+    with database(world.app).sessions() as session:
+        stored = session.scalars(select(ApiToken.token_hash)).all()
+    assert hashlib.sha256(secret.encode()).hexdigest() in stored
+    assert secret not in stored
+
+
+def test_both_header_forms_and_refusals(world: World) -> None:
+    secret = world.token("enterprise", ["catalog:read"])
+    for header in (f"Bearer {secret}", secret, f"bearer  {secret}"):
+        response = world.client.get("/api/v1/tokens", headers={"Authorization": header})
+        assert response.status_code == 200, header
+    bad = world.client.get("/api/v1/tokens", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and bad.headers["WWW-Authenticate"].startswith("Bearer")
+    assert bad.get_json()["errors"]["authorization"][0]["zh"]
+    assert world.client.get("/api/v1/tokens").status_code == 401
+
+
+def test_revoked_and_expired_tokens_stop_working_at_once(world: World) -> None:
+    secret = world.token("enterprise", ["catalog:read"], name="short")
+    listed = world.call("GET", "/api/v1/tokens", token=secret).get_json()["tokens"]
+    short = next(t for t in listed if t["name"] == "short")
+    assert world.call("DELETE", f"/api/v1/tokens/{short['id']}", token=secret).status_code == 200
+    assert world.call("GET", "/api/v1/tokens", token=secret).status_code == 401
+    other = world.token("enterprise", ["catalog:read"], name="expiring")
+    with database(world.app).transaction() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.name == "expiring"))
+        row.expires_at = utcnow() - timedelta(seconds=1)
+    assert world.call("GET", "/api/v1/tokens", token=other).status_code == 401
+
+
+def test_scopes_a_role_cannot_hold_are_refused(world: World) -> None:
+    for scopes in (["catalog:manage"], ["reviews"], ["audit:read"], ["grant:1"], ["root"], []):
+        response = world.client.post(
+            "/api/v1/tokens",
+            json={
+                "email": "enterprise@example.cn",
+                "password": PASSWORD,
+                "name": "x",
+                "scopes": scopes,
+            },
+        )
+        assert response.status_code == 422, scopes
+        assert "scopes" in response.get_json()["errors"]
+    # a token without the scope an endpoint needs is refused, whatever the role allows
+    reader = world.token("officer", ["catalog:read"])
+    response = world.call("PUT", "/api/v1/datasets/card-swipes", token=reader, json={})
+    assert response.status_code == 403 and "catalog:manage" in response.get_json()["detail"]
+
+
+def test_sign_in_is_throttled_per_account(world: World) -> None:
+    def attempt(password: str) -> int:
+        return world.client.post(
+            "/api/v1/tokens",
+            json={
+                "email": "enterprise@example.cn",
+                "password": password,
+                "name": "x",
+                "scopes": ["catalog:read"],
+            },
+        ).status_code
+
+    assert [attempt("wrong") for _ in range(5)] == [401] * 5
+    assert attempt(PASSWORD) == 403  # locked, even with the right password
+    with database(world.app).sessions() as session:
+        failed = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "login.failed")
+        ).all()
+    assert len(failed) == 5
+
+
+def limited_app(tmp_path: Path, database_url: str, **limits: str) -> Flask:
+    app = create_app(
+        {"instance_path": str(tmp_path / "limited"), "database_url": database_url, **limits}
+    )
+    lifecycle.initialize(app)
+    return app
+
+
+def test_rate_limits_per_token_and_per_ip_say_when_to_retry(
+    tmp_path: Path, database_url: str
+) -> None:
+    app = limited_app(
+        tmp_path, database_url, api_rate_limit="3/minute", api_ip_rate_limit="5/minute"
+    )
+    client = app.test_client()
+    statuses = [client.get("/api/v1/search?q=公交").status_code for _ in range(4)]
+    assert statuses[:3] != [429] * 3 and statuses[3] == 429
+    limited = client.get("/api/v1/search?q=公交")
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 0
+    assert limited.content_type == "application/problem+json"
+    # another key (a token, even an unknown one) has its own budget, until the IP's runs out
+    other = [
+        client.get("/api/v1/suggest?q=a", headers={"Authorization": "Bearer x"}).status_code
+        for _ in range(3)
+    ]
+    assert 429 in other  # the IP's 5/minute is spent after two more calls
+    database(app).dispose()
+
+
+def test_an_officer_s_token_finds_the_department_s_unlisted_datasets(world: World) -> None:
+    indexer(world.app).drain()
+
+    def names(token: str | None) -> set[str]:
+        response = world.call("GET", "/api/v1/search?q=公交", token=token)
+        assert response.status_code == 200, response.get_json()
+        return {item["name"] for item in response.get_json()["results"]}
+
+    public = names(None)
+    officer = names(world.tokens["officer"])
+    other = names(world.tokens["other_officer"])
+    assert "driver-records" not in public and "driver-records" not in other
+    assert "driver-records" in officer
+    assert names(world.tokens["authority"]) >= officer
