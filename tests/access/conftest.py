@@ -25,7 +25,16 @@ OTHER_ORG = {"name": "qd-civil", "title": "青岛市民政局"}
 PASSWORD = "correct horse battery"
 ENTERPRISE_USCC = "91370200163562681G"
 OTHER_USCC = "91370212MA3C4HGX4E"
-ROLES = ("enterprise", "other_enterprise", "officer", "other_officer", "authority", "admin")
+ROLES = (
+    "enterprise",
+    "other_enterprise",
+    "operator",
+    "officer",
+    "other_officer",
+    "authority",
+    "admin",
+)
+OPERATOR_USCC = "91370200MA3C5K8Y2R"
 
 
 @dataclass
@@ -104,6 +113,7 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
         people = {
             "enterprise": ("enterprise", None, _valid(ENTERPRISE_USCC)),
             "other_enterprise": ("enterprise", None, _valid(OTHER_USCC)),
+            "operator": ("operator", None, _valid(OPERATOR_USCC)),
             "officer": ("officer", ORG["name"], None),
             "other_officer": ("officer", OTHER_ORG["name"], None),
             "authority": ("authority", None, None),

@@ -141,7 +141,7 @@ CASES = (
         "apply",
         "POST",
         "/api/v1/applications",
-        ("enterprise", "other_enterprise"),
+        ("enterprise", "other_enterprise", "operator"),
         body=_apply_body,
     ),
     Case(
