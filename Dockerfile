@@ -3,7 +3,7 @@ WORKDIR /app
 COPY . .
 # The portal runs as uid 1000 in group 0, as Elasticsearch's image does, so it can read the
 # certificates the compose file's `setup` service writes (root:root, group-readable).
-RUN pip install --no-cache-dir ".[pg,es]" \
+RUN pip install --no-cache-dir ".[pg,es,redis]" \
     && useradd --uid 1000 --gid 0 --home-dir /data --no-create-home portal \
     && mkdir -p /data && chown portal:0 /data
 ENV PORTAL_INSTANCE_PATH=/data
