@@ -39,14 +39,21 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["portal.search"] = make_backend(settings)
 
     from .api import blueprint as api_blueprint
+    from .api.ckan import blueprint as ckan_blueprint
+    from .api.dcat import blueprint as dcat_blueprint
     from .web import blueprint as web_blueprint
     from .web.health import blueprint as health_blueprint
 
     app.register_blueprint(health_blueprint)
     app.register_blueprint(api_blueprint)
+    app.register_blueprint(ckan_blueprint)
+    app.register_blueprint(dcat_blueprint)
     app.register_blueprint(web_blueprint)
     _protect(app, settings)
     return app
+
+
+CKAN_PATHS = ("/api/3/", "/api/action/")  # CKAN's own error envelope, not problem documents
 
 
 def _protect(app: Flask, settings: Settings) -> None:
@@ -62,7 +69,11 @@ def _protect(app: Flask, settings: Settings) -> None:
     from .api.auth import rate_key
     from .web.accounts import init_accounts
 
-    CSRFProtect(app).exempt(api_blueprint)  # the API takes tokens, never cookies
+    from .api.ckan import blueprint as ckan_blueprint
+
+    csrf = CSRFProtect(app)
+    for api in (api_blueprint, ckan_blueprint):
+        csrf.exempt(api)  # the APIs take tokens, never cookies
     limiter = Limiter(
         rate_key,
         app=app,
@@ -76,7 +87,9 @@ def _protect(app: Flask, settings: Settings) -> None:
         (settings.api_ip_rate_limit, get_remote_address, "api-ip"),
     ):
         if limit:
-            limiter.shared_limit(limit, scope=scope, key_func=key)(api_blueprint)
+            shared = limiter.shared_limit(limit, scope=scope, key_func=key)
+            shared(api_blueprint)
+            shared(ckan_blueprint)
     app.extensions["portal.login_limit"] = limiter.shared_limit(
         settings.login_rate_limit, scope="login", key_func=get_remote_address
     )
@@ -88,7 +101,7 @@ def _protect(app: Flask, settings: Settings) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
-        if request.path.startswith("/api/"):
+        if request.path.startswith("/api/") and not request.path.startswith(CKAN_PATHS):
             return http_problem(error)
         return error
 
