@@ -67,9 +67,8 @@ def _protect(app: Flask, settings: Settings) -> None:
     from .api import blueprint as api_blueprint
     from .api import http_problem
     from .api.auth import rate_key
-    from .web.accounts import init_accounts
-
     from .api.ckan import blueprint as ckan_blueprint
+    from .web.accounts import init_accounts
 
     csrf = CSRFProtect(app)
     for api in (api_blueprint, ckan_blueprint):
