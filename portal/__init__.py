@@ -90,7 +90,7 @@ def _protect(app: Flask, settings: Settings) -> None:
             shared(api_blueprint)
             shared(ckan_blueprint)
     app.extensions["portal.login_limit"] = limiter.shared_limit(
-        settings.login_rate_limit, scope="login", key_func=get_remote_address
+        settings.login_rate_limit, scope="login", key_func=get_remote_address, methods=["POST"]
     )
     for endpoint in ("api.create_token",):
         app.view_functions[endpoint] = app.extensions["portal.login_limit"](

@@ -97,6 +97,12 @@ class Settings:
         "Where request counts are kept: `memory://` (one process) or e.g. `redis://host:6379` "
         "so that several workers share them.",
     )
+    public_url: str = _setting(
+        "",
+        "PORTAL_PUBLIC_URL",
+        "The portal's public address, e.g. `https://data.qingdao.gov.cn`, for links in mail. "
+        "Empty: taken from the request (fine on a laptop; set it in production).",
+    )
     smtp_url: str = _setting(
         "",
         "PORTAL_SMTP_URL",

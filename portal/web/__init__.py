@@ -103,3 +103,6 @@ def organization(name: str) -> str:
             session, number=_page_number(), size=settings().page_size, publisher=name
         )
         return render_template("organization.html", org=found, page=page)
+
+
+from . import accounts  # noqa: E402,F401  (registers the routes)
