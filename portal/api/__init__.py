@@ -66,4 +66,4 @@ def http_problem(error: HTTPException) -> Response:
     return response
 
 
-from . import access, search  # noqa: E402,F401  (registers the routes)
+from . import access, catalog, openapi, search  # noqa: E402,F401  (registers the routes)

@@ -26,6 +26,8 @@ from .auth import caller, optional_caller
 from .serialize import application_json, grant_json, report_json, token_json
 
 T = TypeVar("T")
+# Ids in paths: a number the database can hold (a larger one is simply not found).
+ID = "int(min=1, max=2147483647)"
 
 
 def body() -> dict[str, Any]:
@@ -87,7 +89,7 @@ def list_tokens() -> Response:
     return jsonify({"tokens": committed(work)})
 
 
-@blueprint.delete("/tokens/<int:token_id>")
+@blueprint.delete(f"/tokens/<{ID}:token_id>")
 def revoke_token(token_id: int) -> Response:
     def work(session: Session) -> dict[str, Any]:
         return token_json(access(session).tokens.revoke(caller(session).user, token_id))
@@ -126,7 +128,7 @@ def list_applications() -> Response:
     return jsonify({"applications": committed(work)})
 
 
-@blueprint.get("/applications/<int:application_id>")
+@blueprint.get(f"/applications/<{ID}:application_id>")
 def show_application(application_id: int) -> Response:
     def work(session: Session) -> dict[str, Any]:
         user = caller(session).user
@@ -145,14 +147,14 @@ def _application_action(
     return jsonify(committed(work))
 
 
-@blueprint.post("/applications/<int:application_id>/withdraw")
+@blueprint.post(f"/applications/<{ID}:application_id>/withdraw")
 def withdraw_application(application_id: int) -> Response:
     return _application_action(
         application_id, "applications", lambda a, u, i: a.withdraw(u, i, ip=ip())
     )
 
 
-@blueprint.post("/applications/<int:application_id>/resubmit")
+@blueprint.post(f"/applications/<{ID}:application_id>/resubmit")
 def resubmit_application(application_id: int) -> Response:
     data = body()
     return _application_action(
@@ -160,7 +162,7 @@ def resubmit_application(application_id: int) -> Response:
     )
 
 
-@blueprint.post("/applications/<int:application_id>/formality")
+@blueprint.post(f"/applications/<{ID}:application_id>/formality")
 def formality_review(application_id: int) -> Response:
     data = body()
     return _application_action(
@@ -168,7 +170,7 @@ def formality_review(application_id: int) -> Response:
     )
 
 
-@blueprint.post("/applications/<int:application_id>/decision")
+@blueprint.post(f"/applications/<{ID}:application_id>/decision")
 def substantive_review(application_id: int) -> Response:
     data = body()
     return _application_action(
@@ -186,7 +188,7 @@ def list_grants() -> Response:
     return jsonify({"grants": committed(work)})
 
 
-@blueprint.get("/grants/<int:grant_id>")
+@blueprint.get(f"/grants/<{ID}:grant_id>")
 def show_grant(grant_id: int) -> Response:
     def work(session: Session) -> dict[str, Any]:
         return grant_json(access(session).grants.get(caller(session).user, grant_id))
@@ -194,7 +196,7 @@ def show_grant(grant_id: int) -> Response:
     return jsonify(committed(work))
 
 
-@blueprint.post("/grants/<int:grant_id>/revoke")
+@blueprint.post(f"/grants/<{ID}:grant_id>/revoke")
 def revoke_grant(grant_id: int) -> Response:
     reason = body().get("reason")
 
@@ -205,7 +207,7 @@ def revoke_grant(grant_id: int) -> Response:
     return jsonify(committed(work))
 
 
-@blueprint.get("/grants/<int:grant_id>/resources/<resource_id>/data")
+@blueprint.get(f"/grants/<{ID}:grant_id>/resources/<resource_id>/data")
 def grant_data(grant_id: int, resource_id: str) -> Response:
     """The resource's data, to the grant's holder with a token scoped to the grant. The
     call is counted (and audited) before the first byte; the bytes when the last is sent."""
@@ -244,7 +246,7 @@ def _stream(download: Download, on_done: Callable[[int], None] | None) -> Respon
     return response
 
 
-@blueprint.post("/grants/<int:grant_id>/reports")
+@blueprint.post(f"/grants/<{ID}:grant_id>/reports")
 def file_report(grant_id: int) -> tuple[Response, int]:
     data = body()
 
@@ -255,7 +257,7 @@ def file_report(grant_id: int) -> tuple[Response, int]:
     return jsonify(committed(work)), 201
 
 
-@blueprint.get("/grants/<int:grant_id>/reports")
+@blueprint.get(f"/grants/<{ID}:grant_id>/reports")
 def list_reports(grant_id: int) -> Response:
     def work(session: Session) -> list[dict[str, Any]]:
         user = caller(session).user
@@ -346,7 +348,7 @@ def openness_requests() -> Response:
     return jsonify({"requests": committed(work)})
 
 
-@blueprint.post("/openness-requests/<int:request_id>/decision")
+@blueprint.post(f"/openness-requests/<{ID}:request_id>/decision")
 def decide_openness(request_id: int) -> Response:
     data = body()
     approve = data.get("decision") == "approve"

@@ -1,0 +1,154 @@
+"""Catalog resources of REST v1: datasets, organizations (departments), zones.
+
+Lists are paged by an opaque cursor (`next_cursor`, also in a `Link: rel="next"` header),
+so a client walking 100k datasets never skips or repeats one while the catalog changes.
+Single resources carry an ETag; `If-None-Match` with it answers 304 without a body.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from typing import Any
+
+from flask import Response, jsonify, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from schemas import message
+
+from ..catalog.documents import dataset_document, organization_document, zone_document
+from ..catalog.errors import Invalid, NotFound
+from ..catalog.queries import publicly_visible
+from ..models import Dataset, Organization, Zone, dataset_zones
+from ..services import catalog, database
+from . import blueprint
+
+MAX_LIMIT = 500
+
+
+def _limit() -> int:
+    raw = request.args.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise Invalid(
+            {"limit": [message(f"limit 为 1–{MAX_LIMIT} 的整数", f"limit is 1–{MAX_LIMIT}.")]}
+        )
+    return int(raw)
+
+
+def encode_cursor(after: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
+        if not isinstance(after, str):
+            raise ValueError(after)
+        return after
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise Invalid(
+            {
+                "cursor": [
+                    message("cursor 无效：请使用上一页返回的值", "Not a cursor this API gave.")
+                ]
+            }
+        ) from None
+
+
+def _page(items: list[dict[str, Any]], key: str, last: str | None, endpoint: str) -> Response:
+    cursor = encode_cursor(last) if last is not None else None
+    response = jsonify({key: items, "next_cursor": cursor})
+    if cursor is not None:
+        args = {**request.args.to_dict(), "cursor": cursor}
+        response.headers["Link"] = f'<{url_for(endpoint, **args)}>; rel="next"'
+    return response
+
+
+def _with_etag(document: dict[str, Any]) -> Response:
+    tag = hashlib.sha256(
+        json.dumps(document, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()[:32]
+    fresh = request.if_none_match.contains(tag)
+    response = Response(status=304) if fresh else jsonify(document)
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = "no-cache"  # may be stored, but revalidated
+    return response
+
+
+@blueprint.get("/datasets")
+def list_datasets() -> Response:
+    """Public datasets in name order, optionally of one department or zone."""
+    limit = _limit()
+    after = decode_cursor(request.args.get("cursor"))
+    query = publicly_visible(select(Dataset)).options(
+        selectinload(Dataset.publisher),
+        selectinload(Dataset.zones),
+        selectinload(Dataset.resources),
+        selectinload(Dataset.fields),
+    )
+    if publisher := request.args.get("publisher"):
+        query = query.join(Organization).where(Organization.name == publisher)
+    if zone := request.args.get("zone"):
+        query = query.join(dataset_zones).where(dataset_zones.c.zone_code == zone)
+    if after is not None:
+        query = query.where(Dataset.name > after)
+    with database().sessions() as session:
+        rows = list(session.scalars(query.order_by(Dataset.name).limit(limit + 1)))
+        items = [dataset_document(d) for d in rows[:limit]]
+    last = rows[limit - 1].name if len(rows) > limit else None
+    return _page(items, "datasets", last, "api.list_datasets")
+
+
+@blueprint.get("/datasets/<name>")
+def show_dataset(name: str) -> Response:
+    with database().sessions() as session:
+        found = session.scalar(publicly_visible(select(Dataset)).where(Dataset.name == name))
+        if found is None:
+            raise NotFound.entity("数据集", "dataset", name)
+        return _with_etag(dataset_document(found))
+
+
+@blueprint.get("/organizations")
+def list_organizations() -> Response:
+    limit = _limit()
+    after = decode_cursor(request.args.get("cursor"))
+    query = select(Organization).order_by(Organization.name).limit(limit + 1)
+    if after is not None:
+        query = query.where(Organization.name > after)
+    with database().sessions() as session:
+        rows = list(session.scalars(query))
+        items = [organization_document(o) for o in rows[:limit]]
+    last = rows[limit - 1].name if len(rows) > limit else None
+    return _page(items, "organizations", last, "api.list_organizations")
+
+
+@blueprint.get("/organizations/<name>")
+def show_organization(name: str) -> Response:
+    with database().sessions() as session:
+        return _with_etag(organization_document(catalog(session, "api").organizations.get(name)))
+
+
+@blueprint.get("/zones")
+def list_zones() -> Response:
+    with database().sessions() as session:
+        service = catalog(session, "api").zones
+        counts = service.dataset_counts()
+        zones = [
+            {**zone_document(z), "dataset_count": counts.get(z.code, 0)} for z in service.all()
+        ]
+    return jsonify({"zones": zones})
+
+
+@blueprint.get("/zones/<code>")
+def show_zone(code: str) -> Response:
+    with database().sessions() as session:
+        zone = session.scalar(select(Zone).where(Zone.code == code))
+        if zone is None:
+            raise NotFound.entity("专区", "zone", code)
+        return _with_etag(zone_document(zone))
