@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
 from schemas import load_policy
 
@@ -62,12 +62,14 @@ def _protect(app: Flask, settings: Settings) -> None:
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
     from flask_wtf.csrf import CSRFProtect
+    from sqlalchemy.exc import OperationalError
     from werkzeug.exceptions import HTTPException
 
     from .api import blueprint as api_blueprint
-    from .api import http_problem
+    from .api import http_problem, problem
     from .api.auth import rate_key
     from .api.ckan import blueprint as ckan_blueprint
+    from .search import SearchUnavailable
     from .web.accounts import init_accounts
 
     csrf = CSRFProtect(app)
@@ -97,6 +99,36 @@ def _protect(app: Flask, settings: Settings) -> None:
             app.view_functions[endpoint]
         )
     init_accounts(app)
+
+    def retry_after_only_when_refused(response: Response) -> Response:
+        # Flask-Limiter puts Retry-After on every answer; it means "refused, wait" only on a
+        # 429 (the limiter's own value) and a 503 (ours).
+        if response.status_code == 503:
+            response.headers["Retry-After"] = "5"
+        elif response.status_code != 429:
+            response.headers.pop("Retry-After", None)
+        return response
+
+    # after_request hooks run last-registered first; this one must see the limiter's headers
+    app.after_request_funcs.setdefault(None, []).insert(0, retry_after_only_when_refused)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(SearchUnavailable)
+    def unavailable(error: Exception):  # type: ignore[no-untyped-def]
+        """The database is locked, gone or full, or the search engine is down: a clear 503
+        that tells the visitor to retry, and the details in the log, not on the page."""
+        app.logger.error("service unavailable: %s", error, exc_info=error)
+        detail = "服务暂时不可用，请稍后重试 / The service is briefly unavailable; retry soon."
+        if request.path.startswith("/api/"):
+            response = problem(503, "Service unavailable", detail)
+        else:
+            response = app.response_class(
+                f"<!doctype html><meta charset=utf-8><title>503</title><p>{detail}</p>",
+                status=503,
+                mimetype="text/html",
+            )
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
