@@ -71,6 +71,7 @@ def _protect(app: Flask, settings: Settings) -> None:
     from .api.ckan import blueprint as ckan_blueprint
     from .search import SearchUnavailable
     from .web.accounts import init_accounts
+    from .web.i18n import init_i18n
 
     csrf = CSRFProtect(app)
     for api in (api_blueprint, ckan_blueprint):
@@ -99,6 +100,7 @@ def _protect(app: Flask, settings: Settings) -> None:
             app.view_functions[endpoint]
         )
     init_accounts(app)
+    init_i18n(app)
 
     def retry_after_only_when_refused(response: Response) -> Response:
         # Flask-Limiter puts Retry-After on every answer; it means "refused, wait" only on a

@@ -11,16 +11,18 @@ from ..catalog.queries import counts_by, dataset_page
 from ..search import PUBLIC, SearchUnavailable, search
 from ..search.params import BadParameters, parse
 from ..services import catalog, database, search_backend, settings
+from .language import page_language
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static")
 
 
 @blueprint.app_template_filter("label")
-def label(code: str | None, vocabulary: str, lang: str = "zh") -> str:
+def label(code: str | None, vocabulary: str, lang: str | None = None) -> str:
+    """A vocabulary code's label in the page's language."""
     if not code:
         return ""
     try:
-        return vocab(vocabulary).label(code, lang)
+        return vocab(vocabulary).label(code, lang or page_language())
     except KeyError:
         return code
 
@@ -105,4 +107,4 @@ def organization(name: str) -> str:
         return render_template("organization.html", org=found, page=page)
 
 
-from . import accounts  # noqa: E402,F401  (registers the routes)
+from . import accounts, i18n, workspace  # noqa: E402,F401  (registers the routes)

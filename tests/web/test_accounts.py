@@ -136,7 +136,10 @@ class Browser:
             assert response.location.startswith("/login")
             return None
         assert response.status_code == 200
-        found = re.search(r"<dt>邮箱 <small>E-mail</small></dt><dd>([^<]*)</dd>", text(response))
+        found = re.search(
+            r"<dt>(?:邮箱|E-mail)[^<]*(?:<small>[^<]*</small>)?</dt><dd>([^<]*)</dd>",
+            text(response),
+        )
         assert found
         return found.group(1)
 

@@ -1,0 +1,171 @@
+"""Workspaces: an enterprise applies and follows its applications, grants and tokens; a
+data officer and the platform authority work through their review queues.
+
+The pages call the same access services as the API, so rights, validation (field errors
+in both languages) and the audit trail are the same; forms carry CSRF tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schemas import message
+
+from ..access.applications import Applications
+from ..catalog.errors import CatalogError, NotFound
+from ..models import Dataset, User
+from ..services import access, database
+from . import blueprint
+
+T = TypeVar("T")
+
+
+def _user(session: Session) -> User:
+    user = session.get(User, current_user.id)
+    if user is None:
+        abort(403)
+    return user
+
+
+def _attempt(work: Callable[[Session], T]) -> tuple[T | None, CatalogError | None]:
+    """Run `work` in a transaction: (result, None), or (None, the service's refusal)."""
+    try:
+        with database().transaction() as session:
+            return work(session), None
+    except CatalogError as error:
+        return None, error
+
+
+def _ip() -> str | None:
+    return request.remote_addr
+
+
+@blueprint.route("/apply/<name>", methods=["GET", "POST"])
+@login_required
+def apply(name: str) -> ResponseReturnValue:
+    """The application form for a 有条件开放 dataset."""
+    with database().sessions() as session:
+        dataset = session.scalar(select(Dataset).where(Dataset.name == name))
+        if dataset is None or dataset.state != "active" or not dataset.metadata_public:
+            abort(404)
+        resources = [(r.id, r.name, r.format) for r in dataset.resources]
+        title, condition, open_type = dataset.title, dataset.open_condition, dataset.open_type
+    form: dict[str, Any] = {
+        "resources": request.form.getlist("resources") or [r[0] for r in resources],
+        "purpose": request.form.get("purpose", ""),
+        "scenario": request.form.get("scenario", ""),
+        "term_days": request.form.get("term_days", "90"),
+        "quota_calls": request.form.get("quota_calls", "1000"),
+        "commitment_accepted": request.form.get("commitment_accepted") == "y",
+    }
+    errors: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        data = {**form, "dataset": name}
+        for number in ("term_days", "quota_calls"):
+            data[number] = _number(form[number])
+
+        def submit(session: Session) -> int:
+            return access(session).applications.submit(_user(session), data, ip=_ip()).id
+
+        made, refused = _attempt(submit)
+        if refused is None:
+            flash(message("申请已提交，请等待形式审查", "Submitted: the formality review is next."))
+            return redirect(url_for("web.application", application_id=made))
+        errors, status = refused.errors, refused.status
+    page = render_template(
+        "workspace/apply.html",
+        name=name,
+        title=title,
+        condition=condition,
+        open_type=open_type,
+        resources=resources,
+        form=form,
+        errors=errors,
+    )
+    return page, status
+
+
+def _number(text: str) -> int | str:
+    return int(text) if text.strip().isdigit() else text  # the schema reports a bad one
+
+
+@blueprint.get("/workspace")
+@login_required
+def workspace() -> ResponseReturnValue:
+    """What the signed-in user has to do or follow, by role."""
+    with database().sessions() as session:
+        user = _user(session)
+        services = access(session)
+        context: dict[str, Any] = {"user": user, "overdue": Applications.overdue}
+        if user.role in ("enterprise", "operator"):
+            context["applications"] = services.applications.mine(user)
+            context["grants"] = services.grants.mine(user)
+            context["tokens"] = services.tokens.of(user)
+        if user.role == "authority":
+            context["formality"] = services.applications.formality_queue(user)
+            context["openness"] = services.stewardship.pending(user)
+        if user.role == "officer":
+            context["substantive"] = services.applications.substantive_queue(user)
+            context["overdue_reports"] = services.grants.reports_overdue(user)
+        return render_template("workspace/index.html", **context)
+
+
+@blueprint.route("/workspace/applications/<int:application_id>", methods=["GET", "POST"])
+@login_required
+def application(application_id: int) -> ResponseReturnValue:
+    """One application: its history, and the decision form for whoever reviews it now."""
+    errors: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        step = request.form.get("step")
+        data = {
+            key: value
+            for key, value in request.form.items()
+            if key not in ("csrf_token", "step", "resources") and value != ""
+        }
+        if request.form.getlist("resources"):
+            data["resources"] = request.form.getlist("resources")
+        for number in ("term_days", "quota_calls"):
+            if number in data:
+                data[number] = _number(data[number])
+
+        def review(session: Session) -> None:
+            user = _user(session)
+            applications = access(session).applications
+            if step == "formality":
+                applications.formality(user, application_id, data, ip=_ip())
+            elif step == "decision":
+                applications.decide(user, application_id, data, ip=_ip())
+            elif step == "withdraw":
+                applications.withdraw(user, application_id, ip=_ip())
+            else:
+                abort(400)
+
+        _done, refused = _attempt(review)
+        if refused is None:
+            flash(message("已处理", "Done."))
+            return redirect(url_for("web.application", application_id=application_id))
+        errors, status = refused.errors, refused.status
+    with database().sessions() as session:
+        user = _user(session)
+        try:
+            found = access(session).applications.get(user, application_id)
+        except NotFound:
+            abort(404)
+        page = render_template(
+            "workspace/application.html",
+            application=found,
+            user=user,
+            resources={r.id: r.name for r in found.dataset.resources},
+            overdue=Applications.overdue(found),
+            errors=errors,
+        )
+        return page, status
