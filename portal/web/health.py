@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,3 +39,19 @@ def healthz():  # type: ignore[no-untyped-def]
     healthy = db_report["status"] == "ok"
     body = {"status": "ok" if healthy else "error", "database": db_report, "search": search_report}
     return jsonify(body), 200 if healthy else 503
+
+
+# The browser asks every site for /favicon.ico; answer with the portal's mark rather
+# than a 404 in every visitor's console.
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    '<rect width="32" height="32" rx="6" fill="#0b5cab"/>'
+    '<text x="16" y="23" font-size="18" text-anchor="middle" fill="#fff">青</text></svg>'
+)
+
+
+@blueprint.get("/favicon.ico")
+def favicon() -> Response:
+    response = Response(FAVICON, mimetype="image/svg+xml")
+    response.cache_control.max_age = 7 * 24 * 3600
+    return response
