@@ -7,6 +7,10 @@ from __future__ import annotations
 import re
 
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from portal.models import Dataset
+from portal.services import database
 
 from ..access.conftest import PASSWORD, World
 from ..access.conftest import world as world
@@ -110,3 +114,47 @@ def test_the_workspace_needs_a_sign_in(world: World) -> None:
     response = client.get("/workspace", base_url=BASE)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert client.get("/apply/card-swipes", base_url=BASE).status_code == 302
+
+
+CATALOG_CSV = (
+    "数据目录名称,所属领域,开放属性,数据摘要,更新频率\n"
+    "出租车上客点,交通运输,无条件开放,全市出租车上客点位置。,每月\n"
+    "网约车订单,交通运输,有条件开放,缺少开放条件的一行。,每天\n"
+)
+
+
+def test_a_department_uploads_its_catalog_dry_run_first(world: World) -> None:
+    import io
+
+    officer = signed_in(world, "officer")
+    page = officer.get("/workspace/catalog/upload", base_url=BASE).get_data(as_text=True)
+    response = officer.post(
+        "/workspace/catalog/upload",
+        base_url=BASE,
+        data={
+            "csrf_token": csrf(page),
+            "catalog": (io.BytesIO(CATALOG_CSV.encode("gb18030")), "目录.csv"),
+        },
+        content_type="multipart/form-data",
+        headers={"Referer": f"{BASE}/workspace/catalog/upload"},
+    )
+    report = response.get_data(as_text=True)
+    assert response.status_code == 200, report[:500]
+    assert "dataset.added" in report and "row 3" in report  # the bad row, located
+    with database(world.app).sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Dataset)) == 3  # nothing new
+    commit = re.search(r'action="(/workspace/catalog/upload/[^"]+/commit)"', report)
+    assert commit
+    done = officer.post(
+        commit.group(1),
+        base_url=BASE,
+        data={"csrf_token": csrf(report)},
+        headers={"Referer": f"{BASE}/workspace/catalog/upload"},
+    )
+    assert done.status_code == 200
+    with database(world.app).sessions() as session:
+        titles = set(session.scalars(select(Dataset.title)))
+    assert "出租车上客点" in titles and "网约车订单" not in titles
+    # an enterprise cannot upload a department's catalog
+    enterprise = signed_in(world, "enterprise")
+    assert enterprise.get("/workspace/catalog/upload", base_url=BASE).status_code == 403
