@@ -19,7 +19,8 @@ from rdflib.term import Node
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
-PORTAL_NS = "https://data.qingdao.gov.cn/ns/portal#"
+PORTAL_NS = "https://data.qingdao.gov.cn/ns/portal#"  # qdp:, what our own export writes
+PORTAL = Namespace(PORTAL_NS)
 IANA_MEDIA_TYPES = re.compile(r"^https?://www\.iana\.org/assignments/media-types/", re.I)
 NAME_PREDICATES = (FOAF.name, SKOS.prefLabel, VCARD.fn, VCARD["organization-name"], RDFS.label)
 LABEL_PREDICATES = (SKOS.prefLabel, RDFS.label, DCTERMS.title, DCTERMS.description, RDF.value)
@@ -182,8 +183,23 @@ def _license(graph: Graph, node: Node | None) -> str | None:
 
 
 def _distributions(graph: Graph, node: Node) -> list[dict[str, Any]]:
-    out = [_distribution(graph, d) for d in graph.objects(node, DCAT.distribution)]
-    return sorted(out, key=lambda d: (d["title"] or "", d["downloadURL"] or d["accessURL"] or ""))
+    """In our export's order (qdp:position) when it gives one, else in title order."""
+    out = [
+        (_position(graph, d), _distribution(graph, d))
+        for d in graph.objects(node, DCAT.distribution)
+    ]
+    out.sort(
+        key=lambda p: (p[0], p[1]["title"] or "", p[1]["downloadURL"] or p[1]["accessURL"] or "")
+    )
+    return [distribution for _, distribution in out]
+
+
+def _position(graph: Graph, node: Node) -> tuple[int, int]:
+    value = graph.value(node, PORTAL.position)
+    try:
+        return (0, int(str(value))) if value is not None else (1, 0)
+    except ValueError:
+        return (1, 0)
 
 
 def _distribution(graph: Graph, node: Node) -> dict[str, Any]:

@@ -3,6 +3,68 @@ the DCAT-US `data.json`, for national aggregators that harvest DCAT."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response, jsonify, request
+from rdflib import Graph
+
+from schemas import message, render
+
+from ..catalog.dcat_export import (
+    BadParameters,
+    catalog_graph,
+    data_json,
+    dataset_graph,
+    parse_page_request,
+    serialize,
+)
+from ..services import database, settings
+from . import problem
 
 blueprint = Blueprint("dcat", __name__)
+
+# The extension decides the syntax: rdflib's name for it and its media type.
+SYNTAXES = {
+    "ttl": ("turtle", "text/turtle; charset=utf-8"),
+    "jsonld": ("json-ld", "application/ld+json"),
+    "rdf": ("xml", "application/rdf+xml; charset=utf-8"),
+}
+EXTENSIONS = "any(ttl, jsonld, rdf)"
+
+
+@blueprint.get(f"/catalog.<{EXTENSIONS}:ext>")
+def catalog_export(ext: str) -> Response:
+    """A page of the public catalog; `page`, `page_size` and `modified_since` as queried."""
+    try:
+        page = parse_page_request(request.args)
+    except BadParameters as error:
+        return problem(400, "Bad request", render(error.errors), error.errors)
+    base = _base_url()
+    with database().sessions() as session:
+        graph = catalog_graph(session, base, page, f"{base}/catalog.{ext}")
+    return _rdf(graph, ext)
+
+
+@blueprint.get(f"/dataset/<name>.<{EXTENSIONS}:ext>")
+def dataset_export(name: str, ext: str) -> Response:
+    with database().sessions() as session:
+        graph = dataset_graph(session, _base_url(), name)
+    if graph is None:  # unknown, withdrawn, or an entry the public may not see: all alike
+        errors = {"name": [message(f"找不到数据集「{name}」", f"No dataset {name!r}.")]}
+        return problem(404, "Not found", render(errors), errors)
+    return _rdf(graph, ext)
+
+
+@blueprint.get("/data.json")
+def data_json_export() -> Response:
+    with database().sessions() as session:
+        body = data_json(session, _base_url(), fallback_email=settings().mail_from)
+    return jsonify(body)
+
+
+def _rdf(graph: Graph, ext: str) -> Response:
+    syntax, media_type = SYNTAXES[ext]
+    return Response(serialize(graph, syntax), content_type=media_type)
+
+
+def _base_url() -> str:
+    """The configured public address, else the one this request came to."""
+    return (settings().public_url or request.url_root).rstrip("/")

@@ -1,0 +1,645 @@
+"""The public catalog as DCAT-AP 2.1.1 (an rdflib graph, Hydra-paged) and as a DCAT-US 1.1
+`data.json` (a dict), for national and European aggregators that harvest DCAT.
+
+No Flask here: the API, the CLI and tests build these from a session and the portal's base
+URL. Only what the public may see is exported: active datasets whose entry is public.
+
+The mapping keeps every profile field. Where DCAT has a term it is used (EU authority tables
+for access rights, frequencies and file types; vCard contacts; DQV for the quality score);
+the rest (grade, openness, zones, classification codes, counts, data items) goes into our own
+namespace `qdp:` (PORTAL_NS, shared with our DCAT harvester, harvesters/dcat_rdf.py, which
+reads the codes back; tests/interop/test_dcat_export.py says what does not come back).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from rdflib import XSD, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
+from rdflib.term import Node
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from harvesters.dcat_rdf import PORTAL_NS
+from schemas import Message, message, vocab
+
+from ..models import DataField, Dataset, Organization, Resource
+from .queries import publicly_visible
+
+QDP = Namespace(PORTAL_NS)  # our own profile's fields: qdp:grade, qdp:openType, qdp:zone …
+# Our controlled vocabularies as SKOS concept schemes: …/ns/vocab/domains/transport.
+VOCAB_NS = PORTAL_NS.split("/ns/")[0] + "/ns/vocab/"
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+DQV = Namespace("http://www.w3.org/ns/dqv#")
+EU = "http://publications.europa.eu/resource/authority/"
+IANA_MEDIA_TYPES = "http://www.iana.org/assignments/media-types/"
+ZHO = URIRef(f"{EU}language/ZHO")
+
+CATALOG_TITLE = message("青岛市公共数据开放平台", "Qingdao Public Data Open Platform")
+CATALOG_DESCRIPTION = message(
+    "青岛市公共数据开放平台汇聚全市各部门依法开放的公共数据目录，包括无条件开放、有条件开放"
+    "以及目录公开的不予开放数据，并按领域、专区和数据分级组织。",
+    "The catalog of public data that the City of Qingdao's departments open by law: data "
+    "open to all, data open on approval, and the public catalog entries of closed data, "
+    "organised by domain, zone and data grade.",
+)
+# The platform's authority: the catalog's dct:publisher.
+AUTHORITY = message("青岛市大数据发展管理局", "Qingdao Big Data Development Administration")
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+MAX_PAGE = 10_000_000  # keeps the SQL offset within a 64-bit integer
+CHINA = timezone(timedelta(hours=8))  # a modified_since without a zone is Qingdao time
+
+# Our codes → EU authority tables (harvesters/data/dcat.yaml maps each back to our code).
+ACCESS_RIGHTS = {"unconditional": "PUBLIC", "conditional": "RESTRICTED", "closed": "NON_PUBLIC"}
+FREQUENCIES = {
+    "realtime": "UPDATE_CONT",
+    "daily": "DAILY",
+    "weekly": "WEEKLY",
+    "monthly": "MONTHLY",
+    "quarterly": "QUARTERLY",
+    "semiannual": "ANNUAL_2",
+    "annual": "ANNUAL",
+    "irregular": "IRREG",
+    "never": "NEVER",
+}
+FILE_TYPES = {
+    "csv": "CSV",
+    "xls": "XLS",
+    "xlsx": "XLSX",
+    "json": "JSON",
+    "xml": "XML",
+    "rdf": "RDF",
+    "pdf": "PDF",
+    "api": "REST",
+    "link": "HTML",
+}
+# EU data themes for the domains that have exactly one (the others only get our own theme).
+EU_THEMES = {
+    "transport": ("TRAN", "Transport"),
+    "environment": ("ENVI", "Environment"),
+    "health": ("HEAL", "Health"),
+    "education-culture": ("EDUC", "Education, culture and sport"),
+    "science-technology": ("TECH", "Science and technology"),
+    "resources-energy": ("ENER", "Energy"),
+    "industry-agriculture": ("AGRI", "Agriculture, fisheries, forestry and food"),
+    "finance-tax": ("ECON", "Economy and finance"),
+    "institutions": ("GOVE", "Government and public sector"),
+    "legal-services": ("JUST", "Justice, legal system and public safety"),
+}
+# Profile fields kept as qdp: literals on the dataset, by the harvester's names for them.
+PORTAL_CODES = (
+    ("grade", "grade"),
+    ("open_type", "openType"),
+    ("open_condition", "openCondition"),
+    ("open_level", "openLevel"),
+    ("share_type", "shareType"),
+    ("share_condition", "shareCondition"),
+    ("share_method", "shareMethod"),
+    ("domain", "domain"),
+    ("industry", "industry"),
+    ("basic_category", "basicCategory"),
+    ("processing_level", "processingLevel"),
+    ("update_frequency", "updateFrequency"),
+    ("resource_code", "resourceCode"),
+    ("record_count", "recordCount"),
+    ("api_count", "apiCount"),
+    ("file_count", "fileCount"),
+    ("operable", "operable"),
+)
+# DCAT-US 1.1 (Project Open Data) values.
+POD_SCHEMA = "https://project-open-data.cio.gov/v1.1/schema"
+POD_ACCESS_LEVELS = {
+    "unconditional": "public",
+    "conditional": "restricted public",
+    "closed": "non-public",
+}
+POD_FREQUENCIES = {
+    "realtime": "R/PT1S",
+    "daily": "R/P1D",
+    "weekly": "R/P1W",
+    "monthly": "R/P1M",
+    "quarterly": "R/P3M",
+    "semiannual": "R/P6M",
+    "annual": "R/P1Y",
+    "irregular": "irregular",
+}
+# data.json wants a media type beside every downloadURL; these stand in when none is stored.
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+    "xml": "application/xml",
+    "rdf": "application/rdf+xml",
+    "pdf": "application/pdf",
+}
+MEDIA_TYPE = re.compile(r"^[-\w]+/[-\w]+(\.[-\w]+)*([+][-\w]+)?$")
+TEL = re.compile(r"^\+?[0-9()-]+$")
+URL = re.compile(r"^(https?|ftps?)://", re.I)
+
+CONTEXT = {
+    "dcat": str(DCAT),
+    "dct": str(DCTERMS),
+    "foaf": str(FOAF),
+    "vcard": str(VCARD),
+    "skos": str(SKOS),
+    "rdfs": str(RDFS),
+    "xsd": str(XSD),
+    "hydra": str(HYDRA),
+    "dqv": str(DQV),
+    "qdp": PORTAL_NS,
+}
+
+
+class BadParameters(ValueError):
+    """Query parameters that do not make a page request; `errors` by parameter name."""
+
+    def __init__(self, errors: dict[str, list[Message]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    page: int = 1
+    size: int = DEFAULT_PAGE_SIZE
+    modified_since: datetime | None = None
+    since_text: str | None = field(default=None, compare=False)  # as given, for page links
+
+
+def parse_page_request(args: Mapping[str, str]) -> PageRequest:
+    """`page` (1-based), `page_size` (1–1000) and `modified_since` (ISO date or datetime)."""
+    errors: dict[str, list[Message]] = {}
+    page = _whole_number(args.get("page"), 1, MAX_PAGE, "page", errors)
+    size = _whole_number(
+        args.get("page_size"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, "page_size", errors
+    )
+    since_text = (args.get("modified_since") or "").strip() or None
+    since = None
+    if since_text is not None:
+        since = parse_since(since_text)
+        if since is None:
+            errors["modified_since"] = [
+                message(
+                    f"应为 ISO 日期或时间，例如 2025-06-01 或 2025-06-01T08:00:00+08:00，"
+                    f"而不是「{since_text}」",
+                    "Must be an ISO date or datetime such as 2025-06-01 or "
+                    f"2025-06-01T08:00:00+08:00, not {since_text!r}.",
+                )
+            ]
+    if errors:
+        raise BadParameters(errors)
+    return PageRequest(page, size, since, since_text)
+
+
+def parse_since(text: str) -> datetime | None:
+    """An aware datetime, or None when `text` is no ISO date or datetime. A date is the start
+    of that day, and a time without a zone is Qingdao time (UTC+8)."""
+    # An unescaped "+08:00" in a query string arrives as " 08:00".
+    text = re.sub(r"(T[\d:.]+) (\d{2}(:?\d{2})?)$", r"\1+\2", text.strip())
+    try:
+        value = datetime.fromisoformat(text)
+        value = value if value.tzinfo else value.replace(tzinfo=CHINA)
+        value.astimezone(UTC)  # the database compares in UTC: year 1 at +14:00 has none
+    except (ValueError, OverflowError):
+        return None
+    return value
+
+
+def _whole_number(
+    raw: str | None,
+    default: int,
+    maximum: int,
+    name: str,
+    errors: dict[str, list[Message]],
+) -> int:
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = 0
+    if not 1 <= value <= maximum:
+        bound = f"1–{maximum}"
+        errors[name] = [
+            message(
+                f"应为整数（{bound}），而不是「{raw}」",
+                f"Must be a whole number ({bound}), not {raw!r}.",
+            )
+        ]
+        return default
+    return value
+
+
+# --- DCAT-AP --------------------------------------------------------------------------------
+
+
+def new_graph() -> Graph:
+    graph = Graph(bind_namespaces="core")
+    for prefix, namespace in CONTEXT.items():
+        graph.bind(prefix, Namespace(namespace), override=True, replace=True)
+    return graph
+
+
+def catalog_graph(
+    session: Session, base_url: str, request: PageRequest, collection_url: str
+) -> Graph:
+    """One page of the catalog: the dcat:Catalog, the page's datasets and a
+    hydra:PartialCollectionView whose links are `collection_url` with the page parameters."""
+    builder = _Builder(new_graph(), base_url.rstrip("/"))
+    query = _visible(request.modified_since)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    datasets = session.scalars(
+        _with_children(query.order_by(Dataset.name))
+        .offset((request.page - 1) * request.size)
+        .limit(request.size)
+    )
+    catalog = builder.catalog(session)
+    for dataset in datasets:
+        builder.graph.add((catalog, DCAT.dataset, builder.dataset(dataset)))
+    builder.paging(collection_url, request, total)
+    return builder.graph
+
+
+def dataset_graph(session: Session, base_url: str, name: str) -> Graph | None:
+    """One dataset, or None when the public may not see it (unknown, withdrawn, closed)."""
+    query = _with_children(_visible(None).where(Dataset.name == name))
+    dataset = session.scalar(query)
+    if dataset is None:
+        return None
+    builder = _Builder(new_graph(), base_url.rstrip("/"))
+    builder.dataset(dataset)
+    return builder.graph
+
+
+def serialize(graph: Graph, syntax: str) -> bytes:
+    """`turtle`, `json-ld` (compacted with our prefixes) or `xml` (RDF/XML), as UTF-8."""
+    if syntax == "json-ld":
+        text = graph.serialize(format="json-ld", context=CONTEXT, indent=2, auto_compact=True)
+    elif syntax == "xml":
+        text = graph.serialize(format="pretty-xml")
+    else:
+        text = graph.serialize(format=syntax)
+    return text.encode("utf-8")
+
+
+def dataset_page(base_url: str, name: str) -> str:
+    """The dataset's page on the portal: its dcat:landingPage."""
+    return f"{base_url.rstrip('/')}/dataset/{quote(name)}"
+
+
+def dataset_iri(base_url: str, name: str) -> str:
+    """The dataset's IRI: a fragment of its page, like its contact, distributions and so on
+    (the page is a foaf:Document, the dataset is not)."""
+    return f"{dataset_page(base_url, name)}#dataset"
+
+
+def _visible(since: datetime | None) -> Select[tuple[Dataset]]:
+    query = publicly_visible(select(Dataset))
+    if since is not None:
+        query = query.where(Dataset.updated_at >= since)
+    return query
+
+
+def _with_children(query: Select[tuple[Dataset]]) -> Select[tuple[Dataset]]:
+    return query.options(
+        selectinload(Dataset.publisher),
+        selectinload(Dataset.zones),
+        selectinload(Dataset.resources),
+        selectinload(Dataset.fields),
+    )
+
+
+class _Builder:
+    """Adds catalog, datasets and the nodes they share (agents, themes) to one graph."""
+
+    def __init__(self, graph: Graph, base: str) -> None:
+        self.graph = graph
+        self.base = base
+
+    def add(self, subject: Node, predicate: URIRef, value: Any, lang: str | None = None) -> None:
+        """Adds the triple unless `value` is empty; plain values become literals."""
+        if value is None or value == "":
+            return
+        if not isinstance(value, Node):
+            value = Literal(value, lang=lang) if lang else Literal(value)
+        self.graph.add((subject, predicate, value))
+
+    def typed(self, node: URIRef, *classes: URIRef) -> URIRef:
+        for cls in classes:
+            self.graph.add((node, RDF.type, cls))
+        return node
+
+    # the catalog and its pages
+
+    def catalog(self, session: Session) -> URIRef:
+        node = self.typed(URIRef(f"{self.base}/catalog"), DCAT.Catalog)
+        for lang, text in CATALOG_TITLE.items():
+            self.add(node, DCTERMS.title, text, lang)
+        for lang, text in CATALOG_DESCRIPTION.items():
+            self.add(node, DCTERMS.description, text, lang)
+        authority = session.scalar(
+            select(Organization).where(Organization.title == AUTHORITY["zh"])
+        )
+        if authority is not None:
+            publisher = self.agent(authority)
+        else:
+            publisher = self.typed(URIRef(f"{self.base}/#authority"), FOAF.Agent, FOAF.Organization)
+            for lang, text in AUTHORITY.items():
+                self.add(publisher, FOAF.name, text, lang)
+        self.add(node, DCTERMS.publisher, publisher)
+        self.add(node, DCTERMS.language, self.typed(ZHO, DCTERMS.LinguisticSystem))
+        self.add(node, FOAF.homepage, self.typed(URIRef(f"{self.base}/"), FOAF.Document))
+        self.add(node, DCAT.themeTaxonomy, self.scheme("domains"))
+        return node
+
+    def paging(self, collection_url: str, request: PageRequest, total: int) -> None:
+        last = max(1, -(-total // request.size))
+
+        def link(number: int) -> URIRef:
+            params: dict[str, Any] = {}
+            if request.since_text:
+                params["modified_since"] = request.since_text
+            params["page_size"] = request.size
+            params["page"] = number
+            return URIRef(f"{collection_url}?{urlencode(params)}")
+
+        view = self.typed(link(request.page), HYDRA.PartialCollectionView)
+        self.add(view, HYDRA.totalItems, Literal(total, datatype=XSD.integer))
+        self.add(view, HYDRA.first, link(1))
+        self.add(view, HYDRA.last, link(last))
+        if request.page < last:
+            self.add(view, HYDRA.next, link(request.page + 1))
+        if 1 < request.page <= last:
+            self.add(view, HYDRA.previous, link(request.page - 1))
+
+    # a dataset
+
+    def dataset(self, ds: Dataset) -> URIRef:
+        page = dataset_page(self.base, ds.name)
+        node = self.typed(URIRef(dataset_iri(self.base, ds.name)), DCAT.Dataset)
+        self.add(node, DCTERMS.identifier, ds.name)
+        self.add(node, DCTERMS.title, ds.title, "zh")
+        self.add(node, DCTERMS.title, ds.title_en, "en")
+        self.add(node, DCTERMS.description, ds.description, "zh")
+        for keyword in ds.keywords or []:
+            self.add(node, DCAT.keyword, keyword, "zh")
+        self.add(node, DCTERMS.publisher, self.agent(ds.publisher))
+        self.themes(node, ds.domain)
+        self.add(node, DCTERMS.issued, _date(ds.issued))
+        self.add(node, DCTERMS.modified, _date(ds.modified))
+        if ds.update_frequency in FREQUENCIES:
+            frequency = URIRef(f"{EU}frequency/{FREQUENCIES[ds.update_frequency]}")
+            self.add(node, DCTERMS.accrualPeriodicity, self.typed(frequency, DCTERMS.Frequency))
+        self.add(node, DCAT.landingPage, self.typed(URIRef(page), FOAF.Document))
+        self.add(node, DCTERMS.language, self.typed(ZHO, DCTERMS.LinguisticSystem))
+        self.contact(node, page, ds)
+        self.access(node, page, ds)
+        license_node = self.license(ds.license)
+        self.add(node, DCTERMS.license, license_node)
+        for resource in ds.resources:
+            distribution = self.distribution(node, page, resource, license_node)
+            self.add(node, DCAT.distribution, distribution)
+        self.portal_fields(node, page, ds)
+        return node
+
+    def agent(self, org: Organization) -> URIRef:
+        node = URIRef(f"{self.base}/organization/{quote(org.name)}")
+        if (node, RDF.type, FOAF.Agent) in self.graph:
+            return node
+        self.typed(node, FOAF.Agent, FOAF.Organization)
+        self.add(node, FOAF.name, org.title, "zh")
+        self.add(node, FOAF.name, org.title_en, "en")
+        self.add(node, DCTERMS.identifier, org.uscc)  # 统一社会信用代码
+        self.add(node, DCTERMS.description, org.description, "zh")
+        if org.contact_email:
+            self.add(node, FOAF.mbox, URIRef(f"mailto:{org.contact_email}"))
+        self.add(node, FOAF.phone, _tel(org.contact_phone))
+        if org.website and URL.match(org.website):
+            self.add(node, FOAF.homepage, self.typed(_iri(org.website), FOAF.Document))
+        return node
+
+    def scheme(self, vocabulary: str) -> URIRef:
+        node = self.typed(URIRef(f"{VOCAB_NS}{vocabulary}"), SKOS.ConceptScheme)
+        self.add(node, DCTERMS.title, vocab(vocabulary).zh, "zh")
+        self.add(node, DCTERMS.title, vocab(vocabulary).en, "en")
+        return node
+
+    def themes(self, dataset: URIRef, domain: str) -> None:
+        concept = self.typed(URIRef(f"{VOCAB_NS}domains/{domain}"), SKOS.Concept)
+        if (concept, SKOS.inScheme, None) not in self.graph:
+            self.add(concept, SKOS.prefLabel, vocab("domains").label(domain, "zh"), "zh")
+            self.add(concept, SKOS.prefLabel, vocab("domains").label(domain, "en"), "en")
+            self.add(concept, SKOS.notation, domain)
+            self.add(concept, SKOS.inScheme, self.scheme("domains"))
+        self.add(dataset, DCAT.theme, concept)
+        if domain in EU_THEMES:
+            code, label = EU_THEMES[domain]
+            theme = self.typed(URIRef(f"{EU}data-theme/{code}"), SKOS.Concept)
+            self.add(theme, SKOS.prefLabel, label, "en")
+            self.add(dataset, DCAT.theme, theme)
+
+    def contact(self, dataset: URIRef, page: str, ds: Dataset) -> None:
+        if not ds.contact_email and not ds.contact_phone:
+            return
+        node = self.typed(URIRef(f"{page}#contact"), VCARD.Kind, VCARD.Organization)
+        self.add(node, VCARD.fn, ds.publisher.title, "zh")
+        if ds.contact_email:
+            self.add(node, VCARD.hasEmail, URIRef(f"mailto:{ds.contact_email}"))
+        self.add(node, VCARD.hasTelephone, _tel(ds.contact_phone))
+        self.add(dataset, DCAT.contactPoint, node)
+
+    def access(self, dataset: URIRef, page: str, ds: Dataset) -> None:
+        rights = URIRef(f"{EU}access-right/{ACCESS_RIGHTS[ds.open_type]}")
+        self.add(dataset, DCTERMS.accessRights, self.typed(rights, DCTERMS.RightsStatement))
+        if ds.open_condition:  # the conditions of 有条件开放, readable by any DCAT client
+            statement = self.typed(URIRef(f"{page}#rights"), DCTERMS.RightsStatement)
+            self.add(statement, RDFS.label, ds.open_condition, "zh")
+            self.add(dataset, DCTERMS.rights, statement)
+
+    def license(self, text: str | None) -> Node | None:
+        if not text:
+            return None
+        if URL.match(text) and " " not in text.strip():
+            return self.typed(_iri(text.strip()), DCTERMS.LicenseDocument)
+        # A licence named in words: a blank licence document with that name.
+        node = BNode()
+        self.graph.add((node, RDF.type, DCTERMS.LicenseDocument))
+        self.add(node, RDFS.label, text, "zh")
+        return node
+
+    def distribution(
+        self, dataset: URIRef, page: str, resource: Resource, license_node: Node | None
+    ) -> URIRef:
+        node = self.typed(URIRef(f"{page}#resource-{quote(resource.id)}"), DCAT.Distribution)
+        self.add(node, DCTERMS.title, resource.name, "zh")
+        self.add(node, DCTERMS.description, resource.description, "zh")
+        url = _iri(resource.url) if resource.url else None
+        # DCAT-AP requires an access URL: without a URL of its own, the dataset's page.
+        self.add(node, DCAT.accessURL, url or URIRef(page))
+        if resource.kind == "file" and url is not None:
+            self.add(node, DCAT.downloadURL, url)
+        self.add(node, DCTERMS.format, self.file_type(resource.format))
+        if resource.media_type and MEDIA_TYPE.match(resource.media_type):
+            media_type = URIRef(IANA_MEDIA_TYPES + resource.media_type)
+            self.add(node, DCAT.mediaType, self.typed(media_type, DCTERMS.MediaType))
+        if resource.size is not None:
+            # The canonical xsd:decimal form (with ".0"): what Turtle writes too.
+            self.add(node, DCAT.byteSize, Literal(f"{resource.size}.0", datatype=XSD.decimal))
+        self.add(node, DCTERMS.license, license_node)
+        if resource.kind == "api" and url is not None:
+            service = self.typed(URIRef(f"{node}-service"), DCAT.DataService)
+            self.add(service, DCTERMS.title, resource.name, "zh")
+            self.add(service, DCAT.endpointURL, url)
+            self.add(service, DCAT.servesDataset, dataset)
+            self.add(node, DCAT.accessService, service)
+        # Ours: the order of the resources, their kind and row count.
+        self.add(node, QDP.position, Literal(resource.position, datatype=XSD.integer))
+        self.add(node, QDP.resourceKind, resource.kind)
+        if resource.record_count is not None:
+            self.add(node, QDP.recordCount, Literal(resource.record_count, datatype=XSD.integer))
+        return node
+
+    def file_type(self, code: str | None) -> Node | None:
+        if not code:
+            return None
+        if code in FILE_TYPES:
+            return self.typed(
+                URIRef(f"{EU}file-type/{FILE_TYPES[code]}"), DCTERMS.MediaTypeOrExtent
+            )
+        # No EU file type (其他): a blank format node that says so in words, as DCAT allows.
+        node = BNode()
+        self.graph.add((node, RDF.type, DCTERMS.MediaTypeOrExtent))
+        self.add(node, RDFS.label, vocab("formats").label(code, "zh"), "zh")
+        self.add(node, RDFS.label, vocab("formats").label(code, "en"), "en")
+        return node
+
+    def portal_fields(self, node: URIRef, page: str, ds: Dataset) -> None:
+        for column, local in PORTAL_CODES:
+            self.add(node, QDP[local], getattr(ds, column))  # ints and booleans typed
+        for zone in ds.zones:
+            self.add(node, QDP.zone, zone.code)
+        for item in ds.fields:  # 信息项
+            self.data_field(node, page, item)
+        # The quality score as a W3C Data Quality Vocabulary measurement.
+        measurement = self.typed(URIRef(f"{page}#quality"), DQV.QualityMeasurement)
+        self.add(measurement, DQV.isMeasurementOf, self.typed(QDP.qualityScore, DQV.Metric))
+        self.add(measurement, DQV.value, Literal(ds.quality_score, datatype=XSD.integer))
+        self.add(node, DQV.hasQualityMeasurement, measurement)
+
+    def data_field(self, dataset: URIRef, page: str, item: DataField) -> None:
+        node = self.typed(URIRef(f"{page}#field-{item.position}"), QDP.DataField)
+        self.add(node, QDP.position, Literal(item.position, datatype=XSD.integer))
+        self.add(node, QDP.name, item.name)
+        self.add(node, DCTERMS.title, item.title, "zh")
+        self.add(node, QDP.fieldType, item.type)
+        if item.length is not None:
+            self.add(node, QDP.length, Literal(item.length, datatype=XSD.integer))
+        self.add(node, QDP.grade, item.grade)
+        self.add(node, QDP.sensitive, bool(item.sensitive))
+        self.add(node, DCTERMS.description, item.description, "zh")
+        self.add(dataset, QDP.dataField, node)
+
+
+def _date(value: date | None) -> Literal | None:
+    return Literal(value.isoformat(), datatype=XSD.date) if value else None
+
+
+def _tel(phone: str | None) -> Node | None:
+    """tel: IRI for a plain number; a number with spaces stays text (no IRI may hold one)."""
+    if not phone:
+        return None
+    return URIRef(f"tel:{phone}") if TEL.match(phone) else Literal(f"tel:{phone}")
+
+
+def _iri(url: str) -> URIRef:
+    # Characters no IRI may hold are escaped; everything else stays as the source wrote it.
+    return URIRef(quote(url.strip(), safe="!#$%&'()*+,/:;=?@[]~-._"))
+
+
+# --- DCAT-US 1.1 data.json ------------------------------------------------------------------
+
+
+def data_json(session: Session, base_url: str, *, fallback_email: str) -> dict[str, Any]:
+    """The whole public catalog as a DCAT-US 1.1 (Project Open Data) catalog.
+
+    DCAT-US requires a contact email: the dataset's, else its department's, else the platform
+    authority's, else `fallback_email`."""
+    base = base_url.rstrip("/")
+    authority = session.scalar(select(Organization).where(Organization.title == AUTHORITY["zh"]))
+    fallback = (authority.contact_email if authority else None) or fallback_email
+    datasets = session.scalars(_with_children(_visible(None).order_by(Dataset.name)))
+    return {
+        "@context": f"{POD_SCHEMA}/catalog.jsonld",
+        "@id": f"{base}/data.json",
+        "@type": "dcat:Catalog",
+        "conformsTo": POD_SCHEMA,
+        "describedBy": f"{POD_SCHEMA}/catalog.json",
+        "dataset": [_pod_dataset(ds, base, fallback) for ds in datasets],
+    }
+
+
+def _pod_dataset(ds: Dataset, base: str, fallback_email: str) -> dict[str, Any]:
+    domain = vocab("domains").label(ds.domain, "zh")
+    email = ds.contact_email or ds.publisher.contact_email or fallback_email
+    entry: dict[str, Any] = {
+        "@type": "dcat:Dataset",
+        "identifier": ds.name,
+        "title": ds.title,
+        "description": ds.description[:10000],
+        "keyword": [k[:1000] for k in ds.keywords or []][:1000] or [domain],
+        "modified": (ds.modified or ds.updated_at.date()).isoformat(),
+        "publisher": {"@type": "org:Organization", "name": ds.publisher.title},
+        "contactPoint": {
+            "@type": "vcard:Contact",
+            "fn": ds.publisher.title,
+            "hasEmail": f"mailto:{email}",
+        },
+        "accessLevel": POD_ACCESS_LEVELS[ds.open_type],
+        "landingPage": dataset_page(base, ds.name),
+        "language": ["zh"],
+        "theme": [domain],
+        "spatial": "青岛市",
+    }
+    if ds.open_type != "unconditional":
+        rights = ds.open_condition or vocab("open_types").label(ds.open_type, "zh")
+        entry["rights"] = rights[:255]
+    if ds.issued:
+        entry["issued"] = ds.issued.isoformat()
+    if ds.update_frequency in POD_FREQUENCIES:
+        entry["accrualPeriodicity"] = POD_FREQUENCIES[ds.update_frequency]
+    if ds.license and URL.match(ds.license) and " " not in ds.license.strip():
+        entry["license"] = ds.license.strip()
+    distributions = [_pod_distribution(r, entry["landingPage"]) for r in ds.resources]
+    if distributions:
+        entry["distribution"] = distributions
+    return entry
+
+
+def _pod_distribution(resource: Resource, landing_page: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"@type": "dcat:Distribution", "title": resource.name}
+    if resource.description:
+        out["description"] = resource.description[:10000]
+    media_type = resource.media_type if resource.media_type else None
+    if not (media_type and MEDIA_TYPE.match(media_type)):
+        media_type = MEDIA_TYPES.get(resource.format or "")
+    # A downloadURL needs a media type in data.json; without one the URL is an accessURL.
+    if resource.kind == "file" and resource.url and media_type:
+        out["downloadURL"] = resource.url
+        out["mediaType"] = media_type
+    else:
+        out["accessURL"] = resource.url or landing_page
+        if media_type:
+            out["mediaType"] = media_type
+    if resource.format:
+        out["format"] = vocab("formats").label(resource.format, "en")
+    return out
