@@ -50,6 +50,8 @@ PORTAL_FIELDS: dict[str, str | None] = {
     "open_condition": None,
     "share_condition": None,
 }
+PORTAL_COUNTS = ("record_count", "api_count", "file_count")  # non-negative integers
+PORTAL_FLAGS = ("operable",)  # booleans, written as xsd:boolean (true / false)
 PORTAL_ZONE_FIELDS = ("zone", "zones")
 ORGANIZATION_TITLE_MAX = 200
 _is_url = validate.URL(schemes={"http", "https", "ftp", "ftps"})
@@ -273,6 +275,10 @@ class DcatMapper:
                 vocabulary = PORTAL_FIELDS[field]
                 value = values[0] if values else None
                 data[field] = map_term(vocabulary, value, field, warnings) if vocabulary else value
+            elif field in PORTAL_COUNTS and values and values[0].isdigit():
+                data[field] = int(values[0])
+            elif field in PORTAL_FLAGS and values and values[0].lower() in ("true", "false"):
+                data[field] = values[0].lower() == "true"
             else:
                 warnings.append(
                     message(
