@@ -1,19 +1,44 @@
-"""Server-rendered pages: home, dataset, zone and department pages."""
+"""Server-rendered pages: the blueprint and the helpers every template uses.
+
+The views live in `pages` (home, search, dataset, zone, department), `accounts` and
+`workspace`; they register on this blueprint when imported at the bottom.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, url_for
+import hashlib
+import itertools
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, g, request, url_for
 
 from schemas import vocab
 
-from ..catalog import NotFound
-from ..catalog.queries import counts_by, dataset_page
-from ..search import PUBLIC, SearchUnavailable, search
-from ..search.params import BadParameters, parse
-from ..services import catalog, database, search_backend, settings
 from .language import page_language
 
-blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static")
+STATIC = Path(__file__).parent / "static"
+ONE_YEAR = 365 * 24 * 3600
+
+
+class _Blueprint(Blueprint):
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        # A versioned URL (?v=<hash>, see `asset`) never changes content: let slow
+        # connections keep it; an unversioned one is revalidated as before.
+        return ONE_YEAR if request.args.get("v") else super().get_send_file_max_age(filename)
+
+
+# "/assets", not "/static": the app's own /static rule (an empty folder) would win.
+blueprint = _Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/assets",
+)
 
 
 @blueprint.app_template_filter("label")
@@ -27,84 +52,81 @@ def label(code: str | None, vocabulary: str, lang: str | None = None) -> str:
         return code
 
 
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+@blueprint.app_template_filter("localized")
+def title_of(entity: Any) -> str:
+    """The English title of a dataset, department, zone or scenario on an English page,
+    when it has one; the (Chinese) title otherwise."""
+    english = getattr(entity, "title_en", None)
+    return english if english and page_language() == "en" else entity.title
 
 
-@blueprint.get("/")
-def home() -> str:
-    with database().sessions() as session:
-        service = catalog(session, "web")
-        zones = service.zones.all()
-        zone_counts = service.zones.dataset_counts()
-        page = dataset_page(session, number=_page_number(), size=settings().page_size)
-        by_open_type = counts_by(session, "open_type")
-        return render_template(
-            "home.html", zones=zones, zone_counts=zone_counts, page=page, by_open_type=by_open_type
-        )
+@blueprint.app_template_filter("filesize")
+def filesize(size: int | None) -> str:
+    """Bytes as people read them: 1.5 MB (the same units in both languages)."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""  # unreachable
 
 
-@blueprint.get("/search")
-def search_page() -> str | tuple[str, int]:
-    try:
-        query = parse(request.args, PUBLIC)
-    except BadParameters as error:
-        return render_template(
-            "search.html", result=None, errors=error.errors, args=request.args
-        ), 400
-    try:
-        with database().sessions() as session:
-            result = search(search_backend(), session, query)
-    except SearchUnavailable:
-        return render_template("search.html", result=None, unavailable=True, args=request.args), 503
-    return render_template("search.html", result=result, args=request.args, facet_url=_facet_url)
+@blueprint.app_template_filter("number")
+def number(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
 
 
-def _facet_url(name: str, value: str) -> str:
-    """The current search with `value` of facet `name` toggled, back on page 1."""
+@blueprint.app_template_global()
+def list_separator() -> str:
+    """Between the items of a list as the page's language writes them: 甲、乙 / a, b."""
+    return "、" if page_language() == "zh" else ", "
+
+
+@blueprint.app_template_filter("enumerate_list")
+def enumerate_list(items: Iterable[Any]) -> str:
+    return list_separator().join(str(i) for i in items)
+
+
+@blueprint.app_template_global()
+def asset(filename: str) -> str:
+    """The URL of a static file with its content hash, so it can be cached for a year."""
+    return url_for("web.static", filename=filename, v=_digest(filename))
+
+
+@cache
+def _digest(filename: str) -> str:
+    return hashlib.sha256((STATIC / filename).read_bytes()).hexdigest()[:10]
+
+
+@blueprint.app_template_global()
+def uid(prefix: str = "id") -> str:
+    """An id unique within the page (charts and other repeated parts need one each)."""
+    counter = g.setdefault("_uid", itertools.count(1))
+    return f"{prefix}-{next(counter)}"
+
+
+@blueprint.app_template_global()
+def current_url(**changes: Any) -> str:
+    """This page's URL with some query parameters replaced (None removes one)."""
     args = request.args.to_dict(flat=False)
-    values = args.get(name, [])
-    args[name] = [v for v in values if v != value] if value in values else [*values, value]
-    args.pop("page", None)
-    return url_for("web.search_page", **args)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value if isinstance(value, list) else [str(value)]
+    query = urlencode(args, doseq=True)
+    return request.path + (f"?{query}" if query else "")
 
 
-@blueprint.get("/dataset/<name>")
-def dataset(name: str) -> str:
-    with database().sessions() as session:
-        try:
-            ds = catalog(session, "web").datasets.get(name)
-        except NotFound:
-            abort(404)
-        if ds.state != "active" or not ds.metadata_public:
-            abort(404)
-        history = catalog(session, "web").datasets.history(name)
-        return render_template("dataset.html", ds=ds, history=history)
+@blueprint.app_template_global()
+def switch_language_url() -> str:
+    """The link to the other language, back to this page (without a `lang` that would
+    override the choice)."""
+    other = "en" if page_language() == "zh" else "zh"
+    back = current_url(lang=None) if request.method == "GET" else request.path
+    return url_for("web.set_language", code=other, next=back)
 
 
-@blueprint.get("/zone/<code>")
-def zone(code: str) -> str:
-    with database().sessions() as session:
-        found = catalog(session, "web").zones.find(code)
-        if found is None:
-            abort(404)
-        page = dataset_page(session, number=_page_number(), size=settings().page_size, zone=code)
-        return render_template("zone.html", zone=found, page=page)
-
-
-@blueprint.get("/organization/<name>")
-def organization(name: str) -> str:
-    with database().sessions() as session:
-        found = catalog(session, "web").organizations.find(name)
-        if found is None:
-            abort(404)
-        page = dataset_page(
-            session, number=_page_number(), size=settings().page_size, publisher=name
-        )
-        return render_template("organization.html", org=found, page=page)
-
-
-from . import accounts, i18n, workspace  # noqa: E402,F401  (registers the routes)
+from . import accounts, i18n, pages, workspace  # noqa: E402,F401  (registers the routes)

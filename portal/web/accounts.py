@@ -41,7 +41,7 @@ ROLE_LABELS: dict[str, Message] = {
     "operator": message("平台运营方", "Operator"),
     "admin": message("管理员", "Administrator"),
 }
-LOGIN_MESSAGE = "请先登录。Please sign in to see this page."
+LOGIN_MESSAGE = message("请先登录", "Please sign in to see this page.")  # shown by bi()
 BAD_LINK = message("重置链接无效或已过期", "The reset link is invalid or expired.")
 TAKEN = message("该邮箱已注册", "This e-mail is registered.")
 RESET_SUBJECT = "重置密码 Reset your password · 青岛市公共数据开放平台"
