@@ -38,7 +38,7 @@ from marshmallow import validate
 from schemas import Message, message, vocab
 from schemas.base import PHONE, SLUG
 
-from .base import HarvestSourceError, SourceRecord, stable_name
+from .base import HarvestSourceError, RecordKind, SourceRecord, stable_name
 from .labels import field_for as label_field_for
 from .labels import fold
 from .values import clean, map_term
@@ -212,19 +212,19 @@ class CkanHarvester:
         yielded: set[str] = set()
         for org in organizations:
             yielded.add(org["id"])
-            yield mapper.organization(org)
+            yield _map_safely("organization", mapper.organization, org, self.url)
         seen: set[str] = set()
         for package in self._packages():
             # A dataset modified while we page moves to the end and comes round again.
             if package["id"] in seen or not self._wanted(package):
                 continue
             seen.add(package["id"])
-            org = package.get("organization") or {}
-            if org.get("id") and org["id"] not in yielded:
+            org = _organization(package)
+            if _has_id(org) and org["id"] not in yielded:
                 # Created after the organization list was read: still before its datasets.
                 yielded.add(org["id"])
-                yield mapper.organization(org)
-            yield mapper.dataset(package)
+                yield _map_safely("organization", mapper.organization, org, self.url)
+            yield _map_safely("dataset", mapper.dataset, package, self.url)
 
     # --- reading the portal -----------------------------------------------------------
 
@@ -241,7 +241,7 @@ class CkanHarvester:
             )
             if not isinstance(page, list):
                 raise self._unexpected("organization_list", len(found))
-            fresh = [o for o in page if isinstance(o, dict) and o.get("id") not in found]
+            fresh = [o for o in page if _has_id(o) and o["id"] not in found]
             if not fresh:  # the end, or a CKAN too old to page (it repeats the list)
                 break
             found.update((o["id"], o) for o in fresh)
@@ -262,7 +262,7 @@ class CkanHarvester:
             page = result.get("results") if isinstance(result, dict) else None
             if not isinstance(page, list):
                 raise self._unexpected("package_search", start)
-            yield from (p for p in page if isinstance(p, dict) and p.get("id"))
+            yield from (p for p in page if _has_id(p))
             start += len(page)
             if not page or start >= int(result.get("count") or 0):
                 return
@@ -277,14 +277,15 @@ class CkanHarvester:
         return " AND ".join(parts)
 
     def _chosen(self, org: Mapping[str, Any]) -> bool:
-        return not self.organizations or bool({org.get("name"), org.get("id")} & self.organizations)
+        names = {str(org.get("name")), str(org.get("id"))}
+        return not self.organizations or bool(names & self.organizations)
 
     def _wanted(self, package: Mapping[str, Any]) -> bool:
         if package.get("private") and not self.include_private:
             return False
         if package.get("state", "active") != "active":
             return False
-        return self._chosen(package.get("organization") or {})
+        return self._chosen(_organization(package))
 
     # --- one request, retried -----------------------------------------------------------
 
@@ -362,7 +363,12 @@ class PackageMapper:
         return clean(_text(value))
 
     def organization_name(self, org: Mapping[str, Any]) -> str:
-        return stable_name(self.prefix, str(org.get("id") or org.get("name")), org.get("name", ""))
+        readable = org.get("name")
+        return stable_name(
+            self.prefix,
+            str(org.get("id") or readable),
+            readable if isinstance(readable, str) else "",
+        )
 
     def dataset(self, package: Mapping[str, Any]) -> SourceRecord:
         self.warnings = []
@@ -547,7 +553,9 @@ class PackageMapper:
         items = _json_list(value)
         if isinstance(items, str):
             items = _split(items)
-        codes = [self._term(vocabulary, item, our_field) for item in items or []]
+        elif not isinstance(items, list):
+            items = [items]  # one value where a list was expected
+        codes = [self._term(vocabulary, item, our_field) for item in items]
         return list(dict.fromkeys(c for c in codes if c))
 
     def _size(self, value: Any) -> int | None:
@@ -629,6 +637,34 @@ def to_date(value: Any) -> Any:
         return date(*map(int, match.groups())).isoformat()
     except ValueError:
         return text
+
+
+def _has_id(item: Any) -> bool:
+    """A dict with the id CKAN gives everything (a record without one cannot be followed)."""
+    return isinstance(item, dict) and isinstance(item.get("id"), str) and bool(item["id"])
+
+
+def _organization(package: Mapping[str, Any]) -> Mapping[str, Any]:
+    org = package.get("organization")
+    return org if isinstance(org, Mapping) else {}
+
+
+def _map_safely(
+    kind: RecordKind,
+    mapping: Callable[[Mapping[str, Any]], SourceRecord],
+    raw: Mapping[str, Any],
+    portal: str,
+) -> SourceRecord:
+    # One odd package must not end the harvest: say what went wrong, on the record itself.
+    try:
+        return mapping(raw)
+    except Exception as error:  # the job report shows it; the harvest goes on
+        problem = message(
+            f"无法读取该记录（{type(error).__name__}: {error}）",
+            f"Could not read this record ({type(error).__name__}: {error}).",
+        )
+        what = "package" if kind == "dataset" else kind
+        return SourceRecord(kind, {}, f"{portal} {what} {raw['id']}", (problem,))
 
 
 def _extras(raw: Any) -> dict[str, Any]:

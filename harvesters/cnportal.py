@@ -197,6 +197,12 @@ def read_export(path: Path, rules: Rules | None = None) -> list[Any]:
                 f"not valid JSON ({error.msg}).",
                 path,
             ) from error
+        except RecursionError as error:  # nested deeper than the parser goes
+            raise _source_error(
+                f"{path.name} 的 JSON 嵌套过深，无法读取",
+                f"{path.name}: the JSON is nested too deeply to read.",
+                path,
+            ) from error
         records.extend(_record_list(value, path, rules))
 
 

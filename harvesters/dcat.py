@@ -139,6 +139,12 @@ class DcatHarvester:
             doc = _load_json(first)
             if syntax == "data.json" or _is_data_json(doc):
                 catalog = {"dataset": doc} if isinstance(doc, list) else doc
+                if not isinstance(catalog, dict):  # the format option said data.json
+                    raise _source_error(
+                        f"{first.display} 不是 data.json（应为对象或数据集数组）",
+                        f"{first.display} is no data.json (an object or a list of datasets).",
+                        first.base,
+                    )
                 yield from read_data_json(catalog, first.display)
                 return
             syntax = "json-ld"
@@ -245,7 +251,7 @@ def _syntax_of(location: str, document: Document) -> str:
 def _load_json(document: Document) -> Any:
     try:
         return json.loads(document.data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise _source_error(
             f"{document.display} 不是有效的 JSON（{error}）",
             f"{document.display} is not valid JSON ({error}).",

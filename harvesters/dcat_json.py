@@ -135,9 +135,10 @@ def frequency_of_duration(text: str) -> str | None:
 def read_data_json(doc: dict[str, Any], file_name: str) -> Iterator[tuple[str, Any]]:
     """(location, dataset dict) for each entry of a data.json `dataset` list."""
     catalog_publisher = doc.get("publisher")
+    themes = doc.get("themeTaxonomy")
     taxonomy = {
         str(t.get("id")): str(t.get("label"))
-        for t in doc.get("themeTaxonomy") or []
+        for t in (themes if isinstance(themes, list) else [])
         if isinstance(t, dict) and t.get("id") and t.get("label")
     }
     listed = doc.get("dataset")

@@ -3,6 +3,7 @@ names the column (and, for a row of another sheet than the record's, the sheet a
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -204,6 +205,8 @@ def parse_date(value: Any) -> str | None:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):  # a cell can hold inf or nan; no date
+            return None
         if int(value) in PLAUSIBLE_SERIALS:
             return (EXCEL_EPOCH + timedelta(days=int(value))).date().isoformat()
         value = str(int(value)) if float(value).is_integer() else str(value)

@@ -101,24 +101,36 @@ def read_csv(path: Path) -> RawSheet:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;|")
     except csv.Error:
         dialect = csv.excel
-    return [list(row) for row in csv.reader(io.StringIO(text, newline=""), dialect)]
+    try:
+        return [list(row) for row in csv.reader(io.StringIO(text, newline=""), dialect)]
+    except csv.Error as error:  # e.g. a "cell" of megabytes: no catalog
+        raise HarvestSourceError(f"{path.name}: not a readable CSV file ({error})") from error
 
 
 def detect_encoding(raw: bytes, name: str = "") -> str:
     """UTF-8 (with or without BOM), UTF-16 with BOM, GB18030 for any Chinese legacy file,
     else what charset-normalizer finds."""
-    if raw.startswith(codecs.BOM_UTF8):
+    # A BOM followed by bytes that do not decode is no proof of anything: guess below.
+    if raw.startswith(codecs.BOM_UTF8) and _decodes(raw, "utf-8-sig"):
         return "utf-8-sig"
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and _decodes(raw, "utf-16"):
         return "utf-16"
     if _decodes(raw, "utf-8"):
         return "utf-8"
     best = from_bytes(raw).best()
     guess = codecs.lookup(best.encoding).name if best else None
-    if (guess is None or _is_cjk_legacy(guess)) and _decodes(raw, "gb18030"):
+    # UTF-16/32 without a BOM is what detectors say of short text, never what portals
+    # write; a guess that does not decode is no guess.
+    unusable = (
+        guess is None
+        or _is_cjk_legacy(guess)
+        or guess.startswith(("utf-16", "utf-32"))
+        or not _decodes(raw, guess)
+    )
+    if unusable and _decodes(raw, "gb18030"):
         # GBK is a subset of GB18030: decoding with the superset never loses a character.
         return "gb18030"
-    if guess is None:
+    if guess is None or not _decodes(raw, guess):
         raise HarvestSourceError(f"{name}: cannot tell the text encoding of this file")
     return guess
 

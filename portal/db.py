@@ -53,9 +53,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN.
-        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+WRITE_INTENT = {"sqlite_begin": "IMMEDIATE"}
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # A deferred transaction that reads and then writes fails at once (no waiting) when
+    # another connection wrote in between; one that announces its writing waits its turn.
+    mode = connection.get_execution_options().get("sqlite_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -81,8 +91,12 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work is committed at the end, or rolled back entirely on error."""
+        """A session whose work is committed at the end, or rolled back entirely on error.
+        On SQLite it holds the write lock from its start (see `_sqlite_begin`): it is
+        meant to write, and then it never fails for another writer's commit."""
         with self.sessions() as session, session.begin():
+            if self.engine.dialect.name == "sqlite":
+                session.connection(execution_options=WRITE_INTENT)
             yield session
 
     def optimize(self) -> None:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
 
 from .messages import FIELD_MESSAGES, SCHEMA_MESSAGES, Message, message
 from .vocab import vocab
@@ -66,6 +66,15 @@ class Text(fields.String):
             )
         )
         super().__init__(validate=validators, **kwargs)
+
+    def deserialize(
+        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
+    ) -> Any:
+        # A blank optional field is an absent one (forms and CKAN clients send ""): its
+        # default, or no key at all; a blank required one is reported as missing.
+        if isinstance(value, str) and not value.strip():
+            value = missing
+        return super().deserialize(value, attr, data, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
@@ -140,10 +149,22 @@ def date_field(**kwargs: Any) -> fields.Date:
     )
 
 
-def count_field(**kwargs: Any) -> fields.Integer:
+BIGINT_MAX = 2**63 - 1  # what a BIGINT column holds
+INT_MAX = 2**31 - 1  # an INTEGER column (PostgreSQL)
+
+
+def count_field(maximum: int = BIGINT_MAX, **kwargs: Any) -> fields.Integer:
+    """A count of zero or more, up to what its column holds (more would fail the write)."""
+
+    def check(value: int) -> None:
+        if value < 0:
+            raise ValidationError([message("不能为负数", "Must be zero or more.")])
+        if value > maximum:
+            raise ValidationError([message(f"不能大于 {maximum}", f"At most {maximum}.")])
+
     return fields.Integer(
         strict=False,
-        validate=bilingual(validate.Range(min=0), message("不能为负数", "Must be zero or more.")),
+        validate=check,
         error_messages={"invalid": [message("应为整数", "Not a valid integer.")]},
         **kwargs,
     )

@@ -11,6 +11,7 @@ from marshmallow import ValidationError, post_load, validate, validates_schema
 from marshmallow import fields as ma
 
 from .base import (
+    INT_MAX,
     ProfileSchema,
     Text,
     VocabTerm,
@@ -75,8 +76,8 @@ class DatasetSchema(ProfileSchema):
     formats = ma.List(VocabTerm("formats"), load_default=list)
 
     record_count = count_field()
-    api_count = count_field()
-    file_count = count_field()
+    api_count = count_field(INT_MAX)
+    file_count = count_field(INT_MAX)
     issued = date_field()
     modified = date_field()
     keywords = ma.List(Text(max_length=100), load_default=list)

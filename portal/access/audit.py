@@ -14,13 +14,16 @@ import csv
 import hashlib
 import io
 import json
+import os
+import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..db import utcnow
 from ..models import AuditEntry
@@ -77,13 +80,20 @@ class AuditLog:
         self.session.add(entry)
         self.session.flush()
         if self.anchor is not None:
-            anchor = self.anchor
-            self.session.info["audit_head"] = (entry.id, entry.hash)
-            if not event.contains(self.session, "after_commit", _write_anchor):
-                event.listen(self.session, "after_commit", _write_anchor)
-                event.listen(self.session, "after_rollback", _forget_head)
-            self.session.info["audit_anchor"] = anchor
+            self._remember_head(entry)
         return entry
+
+    def _remember_head(self, entry: AuditEntry) -> None:
+        """Note the entry for the anchor, with the (sub)transaction it was written in: it
+        reaches the anchor only if the outermost commit happens and no rollback of a
+        savepoint around it took it away."""
+        session = self.session
+        written_in = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault("audit_heads", []).append((written_in, entry.id, entry.hash))
+        session.info["audit_anchor"] = self.anchor
+        if not event.contains(session, "after_commit", _write_anchor):
+            event.listen(session, "after_commit", _write_anchor)
+            event.listen(session, "after_soft_rollback", _forget_rolled_back)
 
     def verify(self) -> VerifyReport:
         """Recompute the chain from the first entry; report the first break."""
@@ -161,16 +171,45 @@ class VerifyReport:
         return not self.problems
 
 
+_ANCHOR_LOCK = threading.Lock()  # the anchor only moves forward within a process
+
+
 def _write_anchor(session: Session) -> None:
-    head = session.info.pop("audit_head", None)
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint released (SQLAlchemy calls this for those too): no commit yet
+    heads = session.info.pop("audit_heads", None)
     anchor: Path | None = session.info.get("audit_anchor")
-    if head is None or anchor is None:
+    if not heads or anchor is None:
         return
+    _, head_id, head_hash = max(heads, key=lambda head: head[1])
     anchor.parent.mkdir(parents=True, exist_ok=True)
-    temporary = anchor.with_suffix(".tmp")
-    temporary.write_text(f"{head[0]} {head[1]}\n")
-    temporary.replace(anchor)  # atomic: never half a line
+    with _ANCHOR_LOCK:
+        if _anchored_id(anchor) >= head_id:  # a later commit got there first
+            return
+        # A name of its own: two processes' commits must not write into one another's.
+        fd, temporary = tempfile.mkstemp(dir=anchor.parent, prefix=".anchor-", suffix=".tmp")
+        with os.fdopen(fd, "w") as out:
+            out.write(f"{head_id} {head_hash}\n")
+        os.replace(temporary, anchor)  # atomic: never half a line
 
 
-def _forget_head(session: Session) -> None:
-    session.info.pop("audit_head", None)  # its entry was rolled back with the rest
+def _anchored_id(anchor: Path) -> int:
+    try:
+        return int(anchor.read_text().split()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return 0
+
+
+def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
+    """Drop the entries written in `rolled_back` or in savepoints within it."""
+    heads = session.info.get("audit_heads")
+    if heads:
+        heads[:] = [head for head in heads if not _within(head[0], rolled_back)]
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False

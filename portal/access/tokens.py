@@ -27,7 +27,7 @@ from .audit import AuditLog
 
 PREFIX = "qdp_"  # recognisable in logs and by secret scanners
 MAX_DAYS = 366
-GRANT_SCOPE = re.compile(r"^grant:(\d+)$")
+GRANT_SCOPE = re.compile(r"^grant:(\d{1,10})$")  # longer: no grant id, and no SQL integer
 # scope → the roles that may put it on a token (what the token then does is checked by
 # the services all the same: a scope narrows a user's rights, it never adds to them)
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {

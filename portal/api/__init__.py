@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from schemas import render
 
@@ -53,6 +54,18 @@ def refused(error: CatalogError) -> Response:
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="qingdao-data-portal"'
     return response
+
+
+@blueprint.app_errorhandler(DataError)
+def value_refused(error: DataError) -> Response:
+    """A request value the database cannot take (PostgreSQL refuses a NUL character and
+    numbers beyond a column's range): the request's fault, a 400, never a 500. For the
+    whole app: the pages pass request values to the database too."""
+    current_app.logger.warning("value refused by the database: %s", error.orig)
+    detail = "请求中含有无法处理的值 / The request holds a value that cannot be processed."
+    if request.path.startswith("/api/"):
+        return problem(400, TITLES[400], detail)
+    return BadRequest(detail).get_response()
 
 
 def http_problem(error: HTTPException) -> Response:

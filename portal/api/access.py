@@ -31,7 +31,10 @@ ID = "int(min=1, max=2147483647)"
 
 
 def body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: no body we take
+        data = None
     if not isinstance(data, dict):
         raise Invalid({"_": [message("请求体须为 JSON 对象", "The body must be a JSON object.")]})
     return data

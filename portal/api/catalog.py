@@ -38,6 +38,16 @@ def _limit() -> int:
     return int(raw)
 
 
+def _name_arg(name: str) -> str | None:
+    """A query parameter compared with stored names: control characters are in none (and
+    PostgreSQL refuses a NUL outright), so they are named as an error."""
+    value = request.args.get(name)
+    if value and any(ord(c) < 0x20 for c in value):
+        refused = message(f"{name} 含有控制字符", f"{name} holds control characters.")
+        raise Invalid({name: [refused]})
+    return value
+
+
 def encode_cursor(after: str) -> str:
     return base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode().rstrip("=")
 
@@ -92,9 +102,9 @@ def list_datasets() -> Response:
         selectinload(Dataset.resources),
         selectinload(Dataset.fields),
     )
-    if publisher := request.args.get("publisher"):
+    if publisher := _name_arg("publisher"):
         query = query.join(Organization).where(Organization.name == publisher)
-    if zone := request.args.get("zone"):
+    if zone := _name_arg("zone"):
         query = query.join(dataset_zones).where(dataset_zones.c.zone_code == zone)
     if after is not None:
         query = query.where(Dataset.name > after)

@@ -19,7 +19,7 @@ from schemas.grading import suggest
 from schemas.quality import assess
 
 from ..db import utcnow
-from ..models import Dataset, Organization, Zone
+from ..models import Dataset, Organization, Resource, Zone
 from . import revisions
 from .documents import apply_dataset, content_hash, dataset_document
 from .errors import Conflict, Invalid, NotFound
@@ -121,8 +121,7 @@ class Datasets:
     def _create(self, loaded: dict[str, Any], text: str | None) -> Dataset:
         self._ensure_name_free(loaded["name"])
         dataset = Dataset(state="active", content_hash="", resources=[], fields=[])
-        self.session.add(dataset)
-        self._write(dataset, loaded)
+        self._write(dataset, loaded)  # adds it to the session once its references check out
         self._record(dataset, "create", None, text)
         return dataset
 
@@ -152,6 +151,9 @@ class Datasets:
     def _write(self, dataset: Dataset, loaded: dict[str, Any]) -> None:
         with self.session.no_autoflush:
             self._write_rows(dataset, loaded)
+        # Only now: a refused new dataset must not sit in a session its caller commits
+        # (the API commits the audit entries of a refused request).
+        self.session.add(dataset)
         self.session.flush()  # gives new resources their ids before the document is taken
         self.derive(dataset)
 
@@ -192,6 +194,7 @@ class Datasets:
                     ]
                 }
             )
+        self._ensure_resource_ids_free(dataset, loaded)
         apply_dataset(dataset, loaded)
         dataset.publisher = publisher
         dataset.zones = sorted(zones, key=lambda z: z.code)
@@ -202,6 +205,23 @@ class Datasets:
             raise Conflict.field(
                 "name",
                 message(f"数据集标识「{name}」已被使用", f"The dataset name {name!r} is taken."),
+            )
+
+    def _ensure_resource_ids_free(self, dataset: Dataset, loaded: dict[str, Any]) -> None:
+        """A document may name its resources' ids (an update keeps them); an id of another
+        dataset's resource is a conflict, not a write the database refuses."""
+        given = {r["id"] for r in loaded.get("resources", []) if r.get("id")}
+        foreign = given - {r.id for r in dataset.resources}
+        if not foreign:
+            return
+        taken = sorted(self.session.scalars(select(Resource.id).where(Resource.id.in_(foreign))))
+        if taken:
+            raise Conflict.field(
+                "resources",
+                message(
+                    f"资源标识已被其他数据集使用：{'、'.join(taken)}",
+                    f"Resource ids used by another dataset: {', '.join(taken)}.",
+                ),
             )
 
     def _set_state(self, dataset: Dataset, state: str, action: str, reason: str | None) -> Dataset:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import OperationalError, StatementError
 from sqlalchemy.orm import Session, selectinload
 
 from schemas import message
@@ -146,7 +146,17 @@ def import_catalog(
         savepoint = session.begin_nested()
         try:
             kind = _import_line(catalog, json.loads(raw))
-        except (CatalogError, ValueError, KeyError, TypeError, IntegrityError) as error:
+        except OperationalError:
+            raise  # the database failed, not the line
+        except (
+            CatalogError,
+            ValueError,
+            KeyError,
+            TypeError,
+            OverflowError,
+            RecursionError,
+            StatementError,
+        ) as error:  # StatementError: a value the database refused
             savepoint.rollback()
             errors[f"line {number}"] = _explain(error)
             continue
@@ -168,11 +178,11 @@ def _import_line(catalog: Catalog, line: dict[str, Any]) -> str:
     elif kind == "organization":
         _ensure_new(session, Organization, line["id"])
         org = Organization(id=line["id"], **_stamp_values(line))
-        for key, value in validate_organization(line["data"]).items():
+        for key, value in validate_organization(_data(line)).items():
             setattr(org, key, value)
         session.add(org)
     elif kind == "harvest_source":
-        data = line["data"]
+        data = _data(line)
         session.add(
             HarvestSource(
                 created_at=datetime.fromisoformat(line["created"]),
@@ -180,7 +190,7 @@ def _import_line(catalog: Catalog, line: dict[str, Any]) -> str:
             )
         )
     elif kind == "zone":
-        data = validate_zone(line["data"])
+        data = validate_zone(_data(line))
         _ensure_new(session, Zone, data["code"])
         scenarios = [
             Scenario(position=i, **{c: item.get(c) for c in SCENARIO_COLUMNS})
@@ -210,7 +220,7 @@ def _import_line(catalog: Catalog, line: dict[str, Any]) -> str:
 
 def _import_dataset(catalog: Catalog, line: dict[str, Any]) -> None:
     session = catalog.session
-    loaded = catalog.datasets.validate(line["data"])
+    loaded = catalog.datasets.validate(_data(line))
     publisher = session.scalar(select(Organization).where(Organization.name == loaded["publisher"]))
     if publisher is None:
         raise Invalid({"publisher": [message("找不到数据提供方", "No such organization.")]})
@@ -237,7 +247,16 @@ def _import_dataset(catalog: Catalog, line: dict[str, Any]) -> None:
     session.add(CatalogEvent(entity_type="dataset", entity_id=dataset.id, action="import"))
 
 
+def _data(line: dict[str, Any]) -> dict[str, Any]:
+    data = line["data"]
+    if not isinstance(data, dict):
+        raise TypeError(f"data is {type(data).__name__}, not an object")
+    return data
+
+
 def _ensure_new(session: Session, model: type, key: str) -> None:
+    if not isinstance(key, str):  # ids and codes are text; anything else is no key
+        raise TypeError(f"{model.__name__} key {key!r} is not a string")
     if session.get(model, key) is not None:
         raise ValueError(f"{model.__name__} {key} appears twice")
 
@@ -252,6 +271,6 @@ def _stamp_values(line: dict[str, Any]) -> dict[str, datetime]:
 def _explain(error: Exception) -> Any:
     if isinstance(error, CatalogError):
         return error.errors
-    detail = error.orig if isinstance(error, IntegrityError) else error
+    detail = error.orig if isinstance(error, StatementError) and error.orig else error
     text = f"{type(error).__name__}: {str(detail).splitlines()[0] if str(detail) else ''}"
     return [message(f"此行无法读取：{text}", f"Unreadable line: {text}")]

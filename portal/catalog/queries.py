@@ -42,10 +42,13 @@ def dataset_page(
         query = query.join(Organization).where(Organization.name == publisher)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     number = max(1, number)
+    offset = (number - 1) * size
+    if offset >= total:  # past the end; a huge page number would overflow the OFFSET
+        return Page([], total, number, size)
     items = list(
         session.scalars(
             query.order_by(Dataset.modified.desc().nulls_last(), Dataset.name)
-            .offset((number - 1) * size)
+            .offset(offset)
             .limit(size)
             .options(selectinload(Dataset.publisher), selectinload(Dataset.zones))
         )

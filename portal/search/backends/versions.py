@@ -12,6 +12,8 @@ import shutil
 import time
 from pathlib import Path
 
+from .base import SearchUnavailable
+
 LIVE = "LIVE"
 KEEP = 2  # the live version and the one before it (a process may still be reading it)
 
@@ -28,6 +30,10 @@ def live_version(root: Path, schema: str) -> str | None:
     try:
         pointer = json.loads((root / LIVE).read_text())
     except (FileNotFoundError, ValueError):
+        return None
+    except OSError as error:  # not a folder, unreadable: the engine is down, not empty
+        raise SearchUnavailable(f"the search index cannot be read ({error.strerror})") from error
+    if not isinstance(pointer, dict):
         return None
     return pointer.get("version") if pointer.get("schema") == schema else None
 
