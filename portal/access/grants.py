@@ -1,4 +1,5 @@
-"""Grants: serving the data they cover, metered; revocation; usage reports.
+"""Grants: serving the data they cover, metered; revocation; usage reports. A call served
+and an open-data download each count one use of the dataset (`catalog.popularity`).
 
 Every check is made on every call, so quota, expiry and revocation take effect at once:
 the call is counted with one conditional UPDATE (`used_calls < quota_calls`), which two
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from schemas import message
 from schemas.access import UsageReportSchema
 
+from ..catalog import popularity
 from ..catalog.errors import Forbidden, Invalid, NotFound, QuotaExhausted
 from ..db import utcnow
 from ..models import Dataset, Grant, Resource, UsageReport, User
@@ -138,6 +140,7 @@ class Grants:
                     ]
                 }
             )
+        popularity.bump(self.session, grant.dataset_id)
         self.audit.append(
             "data.serve",
             actor=caller.label,
@@ -171,6 +174,7 @@ class Grants:
             )
         resource = self._servable(dataset, resource_id)
         download = self._source(resource)
+        popularity.bump(self.session, dataset.id)
         self.audit.append(
             "data.download",
             actor=actor,

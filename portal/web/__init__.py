@@ -129,4 +129,4 @@ def switch_language_url() -> str:
     return url_for("web.set_language", code=other, next=back)
 
 
-from . import accounts, i18n, pages, workspace  # noqa: E402,F401  (registers the routes)
+from . import accounts, authority, i18n, officer, pages, workspace  # noqa: E402,F401  (routes)

@@ -21,7 +21,7 @@ from schemas import vocab
 from schemas.quality import _config as quality_config
 from schemas.quality import bands
 
-from ..catalog import NotFound, revisions
+from ..catalog import NotFound, popularity, revisions
 from ..catalog.datasets import ENTITY as DATASET
 from ..models import Dataset, Organization
 from ..search import PUBLIC, SearchUnavailable, search
@@ -274,6 +274,8 @@ def dataset(name: str) -> str:
             abort(404)
         if ds.state != "active" or not ds.metadata_public:
             abort(404)
+        if request.method == "GET":  # counted in memory, written in batches
+            popularity.count_view(database(), ds.id, request.headers.get("User-Agent"))
         history = revisions.history(session, DATASET, ds.id)  # not by name: one lookup less
         return render_template(
             "dataset.html",

@@ -1,5 +1,6 @@
-"""Workspaces: an enterprise applies and follows its applications, grants and tokens; a
-data officer and the platform authority work through their review queues.
+"""Workspaces: an enterprise applies and follows its applications, its grants (quota
+left, usage reports) and its API tokens; a data officer and the platform authority work
+through their review queues.
 
 The pages call the same access services as the API, so rights, validation (field errors
 in both languages) and the audit trail are the same; forms carry CSRF tokens.
@@ -8,9 +9,11 @@ in both languages) and the audit trail are the same; forms carry CSRF tokens.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,14 +27,17 @@ from harvesters import SourceSettings, load_harvester
 from schemas import message
 
 from ..access.applications import Applications
+from ..access.tokens import MAX_DAYS, ROLE_SCOPES
 from ..catalog.errors import CatalogError, NotFound
+from ..db import utcnow
 from ..harvest.runner import HarvestReport, run_harvest
-from ..models import Dataset, User
+from ..models import Dataset, Grant, User
 from ..search import SearchUnavailable
 from ..services import access, database, indexer, policy, settings
 from . import blueprint
 
 T = TypeVar("T")
+ID = "int(min=1, max=2147483647)"  # an id the database can hold (a larger one: 404)
 
 
 def _user(session: Session) -> User:
@@ -116,6 +122,7 @@ def workspace() -> ResponseReturnValue:
             context["applications"] = services.applications.mine(user)
             context["grants"] = services.grants.mine(user)
             context["tokens"] = services.tokens.of(user)
+            context.update(_grant_helpers())
         if user.role == "authority":
             context["formality"] = services.applications.formality_queue(user)
             context["openness"] = services.stewardship.pending(user)
@@ -176,6 +183,171 @@ def application(application_id: int) -> ResponseReturnValue:
             errors=errors,
         )
         return page, status
+
+
+# -- an enterprise's grants: quota left, usage reports -----------------------------------
+def days_left(moment: datetime, now: datetime | None = None) -> int:
+    """Whole days until `moment`, a part day counting as one; 0 once it has passed."""
+    seconds = (moment - (now or utcnow())).total_seconds()
+    return max(0, math.ceil(seconds / 86400))
+
+
+def grant_status(grant: Grant, now: datetime | None = None) -> str:
+    """active, revoked, expired or used_up (the labels are in `workspace/_grants.html`)."""
+    now = now or utcnow()
+    if grant.revoked_at is not None:
+        return "revoked"
+    if grant.expires_at <= now:
+        return "expired"
+    if grant.used_calls >= grant.quota_calls:
+        return "used_up"
+    return "active"
+
+
+def report_overdue(grant: Grant, now: datetime | None = None) -> bool:
+    """The holder owes a usage report (as `Grants.reports_overdue` counts it)."""
+    now = now or utcnow()
+    return (
+        grant.revoked_at is None and grant.report_due < now and grant.expires_at > grant.report_due
+    )
+
+
+def _grant_helpers() -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "now": now,
+        "days_left": lambda moment: days_left(moment, now),
+        "grant_status": lambda grant: grant_status(grant, now),
+        "report_overdue": lambda grant: report_overdue(grant, now),
+    }
+
+
+REPORT_FIELDS = ("usage", "results", "benefits")
+
+
+@blueprint.route(f"/workspace/grants/<{ID}:grant_id>", methods=["GET", "POST"])
+@login_required
+def workspace_grant(grant_id: int) -> ResponseReturnValue:
+    """One grant: what it covers, the quota left, the usage reports and, for its holder,
+    the form to file the next one."""
+    form = {key: request.form.get(key, "") for key in REPORT_FIELDS}
+    errors: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+
+        def file(session: Session) -> None:
+            access(session).grants.file_report(_user(session), grant_id, dict(form), ip=_ip())
+
+        _done, refused = _attempt(file)
+        if isinstance(refused, NotFound):
+            abort(404)
+        if refused is None:
+            flash(message("利用情况报告已提交", "Usage report filed."), "success")
+            return redirect(url_for("web.workspace_grant", grant_id=grant_id))
+        errors, status = refused.errors, refused.status
+    with database().sessions() as session:
+        user = _user(session)
+        services = access(session)
+        try:
+            found = services.grants.get(user, grant_id)
+        except NotFound:
+            abort(404)
+        page = render_template(
+            "workspace/grant.html",
+            grant=found,
+            user=user,
+            reports=services.grants.reports(user, grant_id),
+            resources={r.id: r for r in found.dataset.resources},
+            form=form,
+            errors=errors,
+            **_grant_helpers(),
+        )
+        return page, status
+
+
+# -- API tokens: made here, shown once -----------------------------------------------------
+DEFAULT_TOKEN_DAYS = 90
+
+
+def token_status(expires_at: datetime | None, revoked_at: datetime | None) -> str:
+    if revoked_at is not None:
+        return "revoked"
+    if expires_at is not None and expires_at <= utcnow():
+        return "expired"
+    return "active"
+
+
+def _scope_choices(session: Session, user: User) -> tuple[list[str], list[Grant]]:
+    """What the user may put on a token: the scopes of their role, and a scope for each
+    of their grants still in force."""
+    now = utcnow()
+    grants = [
+        g for g in access(session).grants.mine(user) if g.revoked_at is None and g.expires_at > now
+    ]
+    return [scope for scope, roles in ROLE_SCOPES.items() if user.role in roles], grants
+
+
+@blueprint.route("/workspace/tokens", methods=["GET", "POST"])
+@login_required
+def workspace_tokens() -> ResponseReturnValue:
+    """The user's API tokens, a form to make one and a button to revoke each. A new
+    token's secret is in this response only: never in the session, never again."""
+    form: dict[str, Any] = {
+        "name": request.form.get("name", ""),
+        "scopes": request.form.getlist("scopes"),
+        "days": request.form.get("days", str(DEFAULT_TOKEN_DAYS)),
+    }
+    if request.method == "GET" and request.args.get("grant", "").isdigit():
+        form["scopes"] = [f"grant:{request.args['grant']}"]  # from a grant's page
+    errors: dict[str, Any] = {}
+    status, secret, created = 200, None, None
+    if request.method == "POST":
+
+        def make(session: Session) -> tuple[int, str]:
+            token, shown = access(session).tokens.create(
+                _user(session), name=form["name"], scopes=form["scopes"], days=_number(form["days"])
+            )
+            return token.id, shown
+
+        made, refused = _attempt(make)
+        if refused is None and made is not None:
+            created, secret = made
+            form = {"name": "", "scopes": [], "days": str(DEFAULT_TOKEN_DAYS)}
+        elif refused is not None:
+            errors, status = refused.errors, refused.status
+    with database().sessions() as session:
+        user = _user(session)
+        scopes, grants = _scope_choices(session, user)
+        page = render_template(
+            "workspace/tokens.html",
+            user=user,
+            tokens=access(session).tokens.of(user),
+            token_status=token_status,
+            scopes=scopes,
+            grants=grants,
+            max_days=MAX_DAYS,
+            form=form,
+            errors=errors,
+            secret=secret,
+            created=created,
+        )
+    return page, status, {"Cache-Control": "no-store"}
+
+
+@blueprint.post(f"/workspace/tokens/<{ID}:token_id>/revoke")
+@login_required
+def revoke_workspace_token(token_id: int) -> ResponseReturnValue:
+    def revoke(session: Session) -> None:
+        access(session).tokens.revoke(_user(session), token_id)
+
+    _done, refused = _attempt(revoke)
+    if isinstance(refused, NotFound):
+        abort(404)  # another's token: as if absent
+    if refused is not None:
+        abort(refused.status)
+    revoked = message("令牌已撤销，立即停止生效", "Token revoked: it stops working at once.")
+    flash(revoked, "success")
+    return redirect(url_for("web.workspace_tokens"))
 
 
 # -- a department uploads its spreadsheet catalog: a dry run first, then the real one ----

@@ -275,3 +275,61 @@ def test_the_cookie_keeps_english_across_pages(app: Flask) -> None:
     for path in ("/", "/search", "/login"):
         assert '<html lang="en">' in client.get(path).get_data(as_text=True)
     assert client.get("/lang/en?next=https://evil.example/").location == "/"
+
+
+# -- the platform authority's pages, in English -----------------------------------------------
+AUTHORITY_PAGES = [
+    "/workspace/openness",
+    "/workspace/zones",
+    "/workspace/zones/new",
+    "/workspace/zones/transport/edit",
+    "/workspace/grade-policy",
+    "/workspace/audit",
+    "/workspace/audit?action=openness.request&since=2000-01-01",
+    "/workspace/audit?since=not-a-date",  # the field's error, in English
+    "/workspace/audit/verify",
+]
+# (/workspace/vocabularies shows each term's Chinese label as data, marked lang="zh-CN":
+# tests/web/test_authority.py checks that page.)
+
+
+def test_english_pages_of_the_authority(app: Flask, english: FlaskClient) -> None:
+    from sqlalchemy import select
+
+    from portal.models import User
+
+    with database(app).transaction() as session:
+        accounts = access(session, app).accounts
+        for role, org in (("authority", None), ("officer", ORG["name"])):
+            accounts.create(
+                {"email": f"{role}@example.cn", "password": "correct horse battery"},
+                role=role,
+                organization=org,
+                by="test",
+            )
+    with database(app).transaction() as session:
+        officer = session.scalars(select(User).where(User.email == "officer@example.cn")).one()
+        document = Catalog(session, "test", services.policy(app)).datasets.document("bus-lines")
+        less_open = {**document, "open_type": "conditional", "open_condition": "Sign first."}
+        held = access(session, app).stewardship.update(
+            officer, "bus-lines", less_open, reason="Holds personal trips."
+        )
+        request_id = held.id
+    signed = english.post(
+        "/login",
+        data={"email": "authority@example.cn", "password": "correct horse battery"},
+        base_url=BASE,
+    )
+    assert signed.status_code == 302
+    for path in AUTHORITY_PAGES:
+        response = english.get(path, base_url=BASE)
+        assert response.status_code in (200, 422), path
+        assert_english(response.get_data(as_text=True), path)
+    refused = english.post(
+        f"/workspace/openness/{request_id}", data={"decision": "reject"}, base_url=BASE
+    )
+    assert refused.status_code == 422
+    assert_english(refused.get_data(as_text=True), "/workspace/openness (refused)")
+    bad_zone = english.post("/workspace/zones/new", data={"code": "port"}, base_url=BASE)
+    assert bad_zone.status_code == 422
+    assert_english(bad_zone.get_data(as_text=True), "/workspace/zones/new (refused)")
