@@ -23,6 +23,7 @@ from .harvest.commands import register as register_harvest_commands
 from .models import Dataset
 from .search import IndexerThread, SearchUnavailable, WriterBusy
 from .services import catalog, database, indexer, settings
+from .web.pages import warm_up
 
 console = Console(stderr=True)
 
@@ -116,6 +117,7 @@ def _serve(app: Flask, host: str, port: int, threads: int = 8) -> None:
     if worker:
         _catch_up(app)
         worker.start()
+    warm_up(database(app))
     console.print(f"serving on http://{host}:{port}/  (Ctrl+C stops)")
     try:
         waitress_serve(app, host=host, port=port, threads=threads, ident="qingdao-portal")

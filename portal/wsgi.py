@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from portal import create_app
 from portal.search import IndexerThread
-from portal.services import indexer, settings
+from portal.services import database, indexer, settings
+from portal.web.pages import warm_up
 
 app = create_app()
+warm_up(database(app))
 if settings(app).index_interval > 0:
     IndexerThread(indexer(app), settings(app).index_interval).start()

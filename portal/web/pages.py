@@ -7,6 +7,8 @@ search engine, which counts its facets itself.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,7 @@ from schemas.quality import bands
 
 from ..catalog import NotFound, popularity, revisions
 from ..catalog.datasets import ENTITY as DATASET
+from ..db import Database
 from ..models import Dataset, Organization
 from ..search import PUBLIC, SearchUnavailable, search
 from ..search.params import BadParameters, parse
@@ -42,6 +45,8 @@ from .stats import (
     remembered,
     zone_counts,
 )
+
+log = logging.getLogger(__name__)
 
 # The order facets are offered in: where a visitor starts, then the finer ones (and any
 # facet the engine gains later, last).
@@ -147,6 +152,22 @@ def home_figures(session: Session) -> HomeFigures:
         newest=newest(session),
         popular=most_used(session),
     )
+
+
+def warm_up(db: Database) -> threading.Thread:
+    """Work out the home page's figures in the background as a server starts, so its
+    first visitor does not wait for a scan of a large catalog."""
+
+    def run() -> None:
+        try:
+            with db.sessions() as session:
+                remembered(db, session, ("home",), home_figures)
+        except Exception:  # the first visit works them out instead
+            log.exception("could not work out the home page's figures at start-up")
+
+    thread = threading.Thread(target=run, name="portal-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 @blueprint.get("/")

@@ -386,6 +386,26 @@ def test_slow_figures_are_worked_out_in_the_background(
     assert "目录中有 2 个公开的数据集" in client.get("/").get_data(as_text=True)
 
 
+def test_a_starting_server_works_out_the_home_figures_before_the_first_visit(
+    app: Flask, seeded: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded.datasets.create(dataset())
+    seeded.session.commit()
+    calls: list[str] = []
+    real = pages.home_figures
+
+    def counted(session):  # type: ignore[no-untyped-def]
+        calls.append("worked out")
+        return real(session)
+
+    monkeypatch.setattr(pages, "home_figures", counted)
+    with app.app_context():
+        pages.warm_up(database(app)).join(timeout=30)
+    assert calls == ["worked out"]
+    assert "目录中有 1 个公开的数据集" in app.test_client().get("/").get_data(as_text=True)
+    assert calls == ["worked out"]  # the visit found them ready
+
+
 # -- served by the portal, fast on a slow connection -------------------------------------------
 def test_assets_are_the_portals_own_and_cached_for_long(app: Flask) -> None:
     client = app.test_client()
