@@ -50,10 +50,22 @@ def relabel(
     two labels map to one field, the first non-empty value wins."""
     mapped: dict[str, Any] = {}
     unmapped: dict[str, Any] = {}
+    # A portal's records repeat the same dozen labels: fold each label once per source.
+    known = _known_labels(tuple(extra.items()) if extra else ())
     for label, value in record.items():
-        field = field_for(label, extra)
+        try:
+            field = known[label]
+        except (KeyError, TypeError):  # TypeError: a label that is no string (a number)
+            field = field_for(label, extra)
+            if isinstance(label, str) and len(known) < 10_000:
+                known[label] = field
         if field is None:
             unmapped[label] = value
         elif mapped.get(field) in (None, "", [], "暂无"):
             mapped[field] = value
     return mapped, unmapped
+
+
+@cache
+def _known_labels(extra: tuple[tuple[str, str], ...]) -> dict[str, str | None]:
+    return {}  # label as written → profile field (None: unmapped), filled as labels come
