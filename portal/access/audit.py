@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import ColumnElement, event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..db import utcnow
@@ -133,12 +133,18 @@ class AuditLog:
             query = query.where(AuditEntry.subject == subject)
         return list(self.session.scalars(query))
 
-    def export_csv(self) -> Iterator[str]:
-        """The whole log as CSV, a chunk at a time (it can be long)."""
+    def export_csv(self, *where: ColumnElement[bool]) -> Iterator[str]:
+        """The log (the entries matching `where`, if given) as CSV, oldest first, a chunk
+        at a time (it can be long)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(EXPORT_COLUMNS)
-        query = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000)
+        query = (
+            select(AuditEntry)
+            .where(*where)
+            .order_by(AuditEntry.id)
+            .execution_options(yield_per=1000)
+        )
         for number, entry in enumerate(self.session.scalars(query), start=1):
             writer.writerow(
                 [
