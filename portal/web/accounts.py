@@ -7,6 +7,7 @@ here or from the account services, and are shown next to their field.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -78,12 +79,23 @@ class SignedIn:
     email: str
     display_name: str
     role: str
+    stamp: str  # of the password the session was opened with, see `password_stamp`
     is_active: bool = True
     is_authenticated: bool = True
     is_anonymous: bool = False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.stamp}"
+
+    @classmethod
+    def of(cls, user: User) -> SignedIn:
+        return cls(user.id, user.email, user.display_name, user.role, password_stamp(user))
+
+
+def password_stamp(user: User) -> str:
+    """A digest of the stored password hash: kept in the session cookie, it ends every
+    session opened before the password changed (a reset after a stolen password)."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def init_accounts(app: Flask) -> None:
@@ -94,14 +106,15 @@ def init_accounts(app: Flask) -> None:
     manager.login_message_category = "info"
 
     @manager.user_loader
-    def load(user_id: str) -> SignedIn | None:
-        if not user_id.isdigit():
+    def load(session_id: str) -> SignedIn | None:
+        user_id, _, stamp = session_id.partition(":")
+        if not user_id.isdigit() or len(user_id) > 10:
             return None
         with database(app).sessions() as session:
             user = session.get(User, int(user_id))
-            if user is None or not user.active:
-                return None
-            return SignedIn(user.id, user.email, user.display_name, user.role)
+            if user is None or not user.active or stamp != password_stamp(user):
+                return None  # gone, disabled, or the password changed since sign-in
+            return SignedIn.of(user)
 
     # Per-IP limit shared with the API's token endpoint: guessing passwords, and mailing
     # reset links to someone over and over.
@@ -305,7 +318,7 @@ def login() -> ResponseReturnValue:
         except (Unauthenticated, Forbidden) as error:
             outcome = error
         else:
-            outcome = SignedIn(user.id, user.email, user.display_name, user.role)
+            outcome = SignedIn.of(user)
     if not isinstance(outcome, SignedIn):
         errors = service_errors(outcome.errors, form)
         return _page("accounts/login.html", outcome.status, form=form, errors=errors)
@@ -327,7 +340,7 @@ def logout() -> ResponseReturnValue:
 @login_required
 def account() -> ResponseReturnValue:
     with database().sessions() as session:
-        user = session.get(User, int(current_user.get_id()))
+        user = session.get(User, current_user.id)
         if user is None:  # deleted since the page before; the user loader saw it
             logout_user()
             return redirect(url_for("web.login"))

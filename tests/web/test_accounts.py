@@ -266,7 +266,8 @@ def test_sign_in_sets_a_fresh_http_only_lax_secure_session_cookie(registered: Br
     assert {"httponly", "samesite=lax", "secure"} <= flags
     with registered.client.session_transaction(base_url=BASE) as session:
         assert "planted" not in session
-        assert session.get("_user_id") == str(users(registered.app)[0].id)
+        user_id, _, stamp = session.get("_user_id", "").partition(":")
+        assert user_id == str(users(registered.app)[0].id) and len(stamp) == 16
     assert audit(registered.app, "login")
 
 
@@ -435,6 +436,23 @@ def test_a_password_is_reset_with_a_mailed_one_time_link(registered: Browser) ->
     )
     assert reuse.status_code == 422 and "重置链接无效或已过期" in text(reuse)
     assert len(audit(app, "password.reset")) == 1
+
+
+def test_a_password_reset_ends_the_sessions_opened_before_it(registered: Browser) -> None:
+    app = registered.app
+    elsewhere = Browser(app)  # say, the browser of whoever stole the old password
+    assert elsewhere.login().status_code == 302
+    assert elsewhere.signed_in_as() == EMAIL
+    registered.post("/password/forgot", {"email": EMAIL})
+    link = re.search(r"https://localhost(/password/reset/[\w-]+)", mails(app)[0].get_content())
+    assert link
+    done = registered.post(
+        link.group(1), {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    )
+    assert done.status_code == 302
+    assert elsewhere.signed_in_as() is None  # signed out by the reset
+    assert registered.login(password=NEW_PASSWORD).status_code == 302
+    assert registered.signed_in_as() == EMAIL  # a session opened afterwards holds
 
 
 def test_forgot_answers_the_same_for_an_unknown_address(registered: Browser) -> None:
