@@ -394,34 +394,29 @@ def _keywords(package: Mapping[str, Any], errors: Errors) -> list[str] | None:
         tags = package.get("keywords")
     if tags is None:
         return None
-    if not isinstance(tags, list):
-        errors.add("keywords", "tags 应为列表", "tags must be a list of {name}.")
-        return None
-    names = []
-    for tag in tags:
-        name = (
-            text(tag.get("name") or tag.get("display_name"))
-            if isinstance(tag, Mapping)
-            else (text(tag))
-        )
-        if name:
-            names.append(name)
-    return list(dict.fromkeys(names))
+    names = _names(tags, ("name", "display_name"), "keywords", "tags", errors)
+    return None if names is None else list(dict.fromkeys(names))
 
 
 def _group_names(groups: Any, errors: Errors) -> list[str] | None:
     if groups is None:
         return None
-    if not isinstance(groups, list):
-        errors.add("zones", "groups 应为列表", "groups must be a list of {name}.")
+    return _names(groups, ("name", "id"), "zones", "groups", errors)
+
+
+def _names(
+    items: Any, keys: tuple[str, str], field: str, ckan_key: str, errors: Errors
+) -> list[str] | None:
+    """The names in a CKAN list of {name} dicts (or of plain names); None if no list."""
+    if not isinstance(items, list):
+        errors.add(field, f"{ckan_key} 应为列表", f"{ckan_key} must be a list of {{name}}.")
         return None
     names = []
-    for group in groups:
-        name = (
-            text(group.get("name") or group.get("id"))
-            if isinstance(group, Mapping)
-            else text(group)
-        )
+    for item in items:
+        if isinstance(item, Mapping):
+            name = text(item.get(keys[0]) or item.get(keys[1]))
+        else:
+            name = text(item)
         if name:
             names.append(name)
     return names
