@@ -88,15 +88,18 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Sessions meant to write: on SQLite each of their transactions holds the write lock
+        # from its start (see `_sqlite_begin`), so it never fails for another's commit.
+        writer = self.engine
+        if self.engine.dialect.name == "sqlite":
+            writer = self.engine.execution_options(**WRITE_INTENT)
+        self.writing_sessions = sessionmaker(writer, expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work is committed at the end, or rolled back entirely on error.
-        On SQLite it holds the write lock from its start (see `_sqlite_begin`): it is
-        meant to write, and then it never fails for another writer's commit."""
-        with self.sessions() as session, session.begin():
-            if self.engine.dialect.name == "sqlite":
-                session.connection(execution_options=WRITE_INTENT)
+        """A writing session whose work is committed at the end, or rolled back entirely
+        on error."""
+        with self.writing_sessions() as session, session.begin():
             yield session
 
     def optimize(self) -> None:

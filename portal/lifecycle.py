@@ -11,7 +11,7 @@ from .harvest import HarvestReport
 from .harvest.runner import Progress
 from .harvest.sources import add_source, run_source
 from .models import Dataset, HarvestSource
-from .services import database, policy, settings
+from .services import audit_anchor, database, policy, settings
 
 
 def initialize(app: Flask) -> None:
@@ -42,7 +42,9 @@ def load_plan(app: Flask, progress: Progress | None = None) -> HarvestReport:
     db = database(app)
     with db.transaction() as session:
         ensure_plan_source(session)
-    run = run_source(db, PLAN_SOURCE, policy=policy(app), progress=progress)
+    run = run_source(
+        db, PLAN_SOURCE, policy=policy(app), progress=progress, audit_anchor=audit_anchor(app)
+    )
     if run.error:
         raise RuntimeError(f"the plan catalog could not be loaded: {run.error}")
     return run.report

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
@@ -38,6 +40,11 @@ def catalog(session: Session, actor: str, app: Flask | None = None) -> Catalog:
     return Catalog(session, actor, policy(app))
 
 
+def audit_anchor(app: Flask | None = None) -> Path:
+    """Where the audit log's head is copied after each commit (see `access.audit`)."""
+    return settings(app).instance_dir / "audit.anchor"
+
+
 def access(session: Session, app: Flask | None = None) -> Access:
     """The access services over `session`, with this instance's file store and audit anchor."""
     instance = settings(app).instance_dir
@@ -45,6 +52,6 @@ def access(session: Session, app: Flask | None = None) -> Access:
         session,
         policy(app),
         FileStore(instance / "files"),
-        anchor=instance / "audit.anchor",
+        anchor=audit_anchor(app),
         holidays=settings(app).holiday_dates,
     )

@@ -27,3 +27,37 @@ def test_migrations_run_forward_on_an_empty_database_and_match_the_models(
         assert migrate.is_current(engine)
     finally:
         engine.dispose()
+
+
+def test_harvest_openness_migration_goes_up_and_down(database_url: str) -> None:
+    """0005: an openness request may come from a harvest source, without a requester."""
+    from alembic import command
+
+    engine = make_engine(database_url)
+
+    def columns() -> dict[str, dict]:  # type: ignore[type-arg]
+        return {c["name"]: c for c in inspect(engine).get_columns("openness_requests")}
+
+    def run(step, revision: str) -> None:  # type: ignore[no-untyped-def]
+        config = migrate.alembic_config(engine)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            step(config, revision)
+
+    try:
+        migrate.upgrade(engine, "0004")
+        assert columns()["requested_by"]["nullable"] is False
+        assert "harvest_source_id" not in columns()
+        migrate.upgrade(engine)
+        assert columns()["requested_by"]["nullable"] is True
+        assert columns()["harvest_source_id"]["nullable"] is True
+        keys = inspect(engine).get_foreign_keys("openness_requests")
+        assert any(k["referred_table"] == "harvest_sources" for k in keys)
+        run(command.downgrade, "0004")
+        assert migrate.current_revision(engine) == "0004"
+        assert columns()["requested_by"]["nullable"] is False
+        assert "harvest_source_id" not in columns()
+        migrate.upgrade(engine)
+        assert migrate.is_current(engine)
+    finally:
+        engine.dispose()

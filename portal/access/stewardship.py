@@ -31,6 +31,15 @@ def is_downgrade(before: str, after: str) -> bool:
     return OPENNESS.index(after) > OPENNESS.index(before)
 
 
+def requester(request: OpennessRequest) -> str:
+    """Who asked, as the audit log names actors: an officer, or the harvest source whose
+    record would have made the dataset less open."""
+    if request.requested_by is not None:
+        return f"user:{request.requested_by}"
+    source = request.harvest_source
+    return f"harvest:{source.name if source else request.harvest_source_id}"
+
+
 @dataclass
 class Stewardship:
     session: Session
@@ -184,9 +193,10 @@ class Stewardship:
             ip=ip,
             request=request.id,
             reason=reason,
+            requester=requester(request),
         )
         if approve:
-            actor = f"user:{request.requested_by} approved-by:user:{user.id}"
+            actor = f"{requester(request)} approved-by:user:{user.id}"
             catalog = Catalog(self.session, actor, self.policy)
             self._apply(catalog, request.dataset, request.changes, actor, ip)
         return request

@@ -386,6 +386,8 @@ def _openness_json(item: OpennessRequest) -> dict[str, Any]:
         "to": item.to_open_type,
         "reason": item.reason,
         "state": item.state,
+        "requested_by": item.requested_by,  # None: a harvest source's record asked
+        "harvest_source": item.harvest_source.name if item.harvest_source else None,
         "requested_at": item.requested_at.isoformat(),
         "decided_at": item.decided_at.isoformat() if item.decided_at else None,
         "decision_reason": item.decision_reason,

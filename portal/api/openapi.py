@@ -238,6 +238,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "to": {"type": "string"},
             "reason": {"type": "string"},
             "state": {"type": "string", "enum": ["pending", "approved", "rejected"]},
+            "requested_by": {
+                "type": "integer",
+                "nullable": True,
+                "description": "The officer who asked; null when a harvest source's record "
+                "would have made the dataset less open (see harvest_source).",
+            },
+            "harvest_source": {
+                **NULLABLE_STRING,
+                "description": "The harvest source whose record is held, if one is.",
+            },
             "requested_at": NULLABLE_STRING,
             "decided_at": NULLABLE_STRING,
             "decision_reason": NULLABLE_STRING,

@@ -12,11 +12,11 @@ from rich.table import Table
 
 from ..catalog import CatalogError
 from ..search.follow import START_AFTER, IndexFollower
-from ..services import database, policy, settings
+from ..services import audit_anchor, database, policy, settings
 
 console = Console(stderr=True)
 FOLLOW_AFTER = START_AFTER  # records; tests lower it to see a follower at work
-OUTCOMES = ("added", "updated", "restored", "unchanged", "withdrawn", "failed")
+OUTCOMES = ("added", "updated", "restored", "unchanged", "withdrawn", "held", "failed")
 
 
 def register(
@@ -134,7 +134,10 @@ def register(
                     for m in messages if isinstance(messages, list) else [messages]:
                         click.echo(f"      {field}: {m.get('zh', m) if isinstance(m, dict) else m}")
                 for warning in record.warnings or []:
-                    click.echo(f"      ! {warning['zh']}")
+                    if record.outcome == "held":  # what the authority must decide: say so twice
+                        click.echo(f"      ! {warning['zh']} ({warning['en']})")
+                    else:
+                        click.echo(f"      ! {warning['zh']}")
 
     @harvest.command("run")
     @click.argument("names", nargs=-1)
@@ -175,6 +178,7 @@ def register(
                             dry_run=dry_run,
                             incremental=incremental,
                             progress=step,
+                            audit_anchor=audit_anchor(app),
                         )
                 except CatalogError as error:
                     raise click.ClickException(str(error)) from error
@@ -220,6 +224,13 @@ def _summary(name: str, run, dry_run: bool) -> None:  # type: ignore[no-untyped-
         click.echo(f"the source failed: {run.error}", err=True)
     for note in run.report.notes:
         click.echo(f"note: {note['zh']} ({note['en']})", err=True)
+    for held in run.report.held[:20]:
+        for note in held.warnings[-1:]:  # the last warning is why it is held
+            click.echo(f"HELD {held.key}: {note['zh']} ({note['en']})", err=True)
+    if len(run.report.held) > 20:
+        click.echo(
+            f"… and {len(run.report.held) - 20} more held: `portal harvest show {name}`", err=True
+        )
     failures = run.report.failures
     for failure in failures[:20]:
         from schemas import render

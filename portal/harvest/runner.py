@@ -1,13 +1,17 @@
 """One harvest run: each record is stored in its own savepoint, so one bad record (or one
 the catalog refuses) is reported with its location and the rest goes on. Work is
 committed in batches; a run killed half-way leaves whole records only, and running it
-again finishes the job without duplicates (records are matched by name)."""
+again finishes the job without duplicates (records are matched by name).
+
+A record that would make an existing dataset less open is not applied but `held`: it
+becomes an openness request for the platform authority (see `openness.py`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -17,10 +21,12 @@ from sqlalchemy.orm import Session
 from harvesters import Failed, Harvester, Pipeline, SourceSettings, Validated
 from schemas import GradePolicy, Message, message, render
 
+from ..access.audit import AuditLog
 from ..catalog import Catalog, CatalogError
 from ..catalog.bulk import DatasetBatches
 from ..db import Database
 from ..models import Dataset
+from .openness import OpennessHolds
 
 Progress = Callable[[str], None]
 # A worker process costs about a second to start; past this many records it pays off.
@@ -30,7 +36,7 @@ PARALLEL_AFTER = 5_000
 @dataclass(frozen=True)
 class RecordOutcome:
     kind: str
-    outcome: str  # added, updated, unchanged, restored, withdrawn, failed
+    outcome: str  # added, updated, unchanged, restored, withdrawn, held, failed
     key: str | None
     location: str | None
     errors: dict[str, Any] | None = None
@@ -52,8 +58,15 @@ class HarvestReport:
         return [o for o in self.outcomes if o.outcome == "failed"]
 
     @property
+    def held(self) -> list[RecordOutcome]:
+        """Records not applied: they would make a dataset less open (see `openness.py`)."""
+        return [o for o in self.outcomes if o.outcome == "held"]
+
+    @property
     def changed(self) -> int:
-        return sum(n for key, n in self.counts.items() if not key.endswith(("unchanged", "failed")))
+        return sum(
+            n for key, n in self.counts.items() if not key.endswith(("unchanged", "held", "failed"))
+        )
 
     def describe(self) -> str:
         lines = [f"{key}: {n}" for key, n in sorted(self.counts.items())]
@@ -61,6 +74,9 @@ class HarvestReport:
         for failure in self.failures:
             detail = render(failure.errors or {}).replace("\n", "\n  ")
             lines.append(f"FAILED {failure.location}\n  {detail}")
+        for held in self.held:
+            notes = "; ".join(f"{w['zh']} ({w['en']})" for w in held.warnings)
+            lines.append(f"HELD {held.key} {notes}".rstrip())
         return "\n".join(lines)
 
 
@@ -77,19 +93,30 @@ def run_harvest(
     progress: Progress | None = None,
     batch_size: int = 500,
     parallel_after: int | None = PARALLEL_AFTER,
+    audit_anchor: Path | None = None,
 ) -> HarvestReport:
     """Harvest into the catalog. With `withdraw_missing`, datasets of this source that the
     run did not see are withdrawn (never deleted); with `dry_run` nothing is kept. Records
-    after the first `parallel_after` are validated by worker processes (None: never)."""
+    after the first `parallel_after` are validated by worker processes (None: never).
+    Openness requests of held records go to the audit log, whose head is copied to
+    `audit_anchor` (the instance's, see `services.audit_anchor`)."""
     report = HarvestReport()
     pipeline = Pipeline(policy=policy, source=settings or SourceSettings())
     seen: set[str] = set()
-    session = db.sessions()
+    session = db.writing_sessions()  # commits a batch at a time, alongside other writers
     try:
         catalog = Catalog(session, actor, policy)
+        holds = OpennessHolds(session, AuditLog(session, audit_anchor), actor, source_id, dry_run)
+        held: dict[str, Message] = {}  # dataset name → why its record is held
 
         def one_by_one(kind: str, data: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-            return _store(session, catalog, kind, data, source_id)
+            outcome, errors, note = _store(session, catalog, kind, data, source_id, holds)
+            if note is not None:
+                held[data["name"]] = note
+            return outcome, errors
+
+        def notes(outcome: str, name: str | None) -> tuple[Message, ...]:
+            return (held.pop(name),) if outcome == "held" and name in held else ()
 
         batches = DatasetBatches(
             catalog.datasets, source_id, lambda data: one_by_one("dataset", data)
@@ -99,11 +126,9 @@ def run_harvest(
         def store_waiting() -> None:
             results = batches.upsert([item.data for item in waiting])
             for item, (outcome, errors) in zip(waiting, results, strict=True):
-                report.add(
-                    RecordOutcome(
-                        "dataset", outcome, item.data["name"], item.location, errors, item.warnings
-                    )
-                )
+                name = item.data["name"]
+                warnings = item.warnings + notes(outcome, name)
+                report.add(RecordOutcome("dataset", outcome, name, item.location, errors, warnings))
             waiting.clear()
             if not dry_run:
                 session.commit()
@@ -157,12 +182,23 @@ def _key(kind: str, data: dict[str, Any] | None) -> str | None:
 
 
 def _store(
-    session: Session, catalog: Catalog, kind: str, data: dict[str, Any], source_id: int | None
-) -> tuple[str, dict[str, Any] | None]:
-    """One record through the service, in a savepoint: (outcome, errors if it failed)."""
+    session: Session,
+    catalog: Catalog,
+    kind: str,
+    data: dict[str, Any],
+    source_id: int | None,
+    holds: OpennessHolds,
+) -> tuple[str, dict[str, Any] | None, Message | None]:
+    """One record through the service, in a savepoint: (outcome, errors if it failed,
+    why it is held if it is)."""
     savepoint = session.begin_nested()
     try:
         if kind == "dataset":
+            note = holds.hold(data)
+            if note is not None:
+                session.flush()
+                savepoint.commit()
+                return "held", None, note
             outcome, _ = catalog.datasets.upsert(data, harvest_source_id=source_id)
         else:
             service = catalog.organizations if kind == "organization" else catalog.zones
@@ -170,16 +206,16 @@ def _store(
         session.flush()
     except CatalogError as error:
         savepoint.rollback()
-        return "failed", error.errors
+        return "failed", error.errors, None
     except IntegrityError as error:  # e.g. a value the database holds unique elsewhere
         savepoint.rollback()
         detail = str(error.orig).splitlines()[0]
         text = message(
             f"数据库拒绝了此记录：{detail}", f"The database refused the record: {detail}"
         )
-        return "failed", {"_": [text]}
+        return "failed", {"_": [text]}, None
     savepoint.commit()
-    return outcome, None
+    return outcome, None, None
 
 
 def _withdraw_vanished(

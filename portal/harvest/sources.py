@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -134,8 +135,10 @@ def run_source(
     dry_run: bool = False,
     incremental: bool = False,
     progress: Progress | None = None,
+    audit_anchor: Path | None = None,
 ) -> SourceRun:
-    """Run one source; its job (not for a dry run) records every record's outcome."""
+    """Run one source; its job (not for a dry run) records every record's outcome.
+    `audit_anchor`: the instance's audit anchor, for the openness requests of held records."""
     with db.transaction() as session:
         source = get_source(session, name)
         source_id, kind, url = source.id, source.type, source.url
@@ -168,6 +171,7 @@ def run_source(
             withdraw_missing=not incremental,
             dry_run=dry_run,
             progress=progress,
+            audit_anchor=audit_anchor,
         )
     except Exception as error:  # the source could not be read: the job says why
         _finish(

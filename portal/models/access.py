@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, JSONColumn, UTCDateTime, utcnow
 from .catalog import Dataset, Organization
+from .harvest import HarvestSource
 
 
 class User(Base):
@@ -160,7 +161,9 @@ class UsageReport(Base):
 
 
 class OpennessRequest(Base):
-    """A department's request to make a dataset less open, for the authority to decide."""
+    """A request to make a dataset less open, for the authority to decide: a department's
+    (`requested_by`, an officer) or a harvest's (`harvest_source_id`: the source lists the
+    dataset as less open than the catalog has it; no person asked)."""
 
     __tablename__ = "openness_requests"
 
@@ -170,7 +173,10 @@ class OpennessRequest(Base):
     to_open_type: Mapped[str] = mapped_column(String(20))
     changes: Mapped[dict[str, Any]] = mapped_column(JSONColumn)  # the whole requested update
     reason: Mapped[str] = mapped_column(Text)
-    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    harvest_source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("harvest_sources.id", ondelete="SET NULL")
+    )
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     state: Mapped[str] = mapped_column(String(20), index=True)  # pending, approved, rejected
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -178,6 +184,7 @@ class OpennessRequest(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
 
     dataset: Mapped[Dataset] = relationship()
+    harvest_source: Mapped[HarvestSource | None] = relationship()
 
 
 class AuditEntry(Base):

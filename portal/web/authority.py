@@ -144,7 +144,7 @@ def _openness_page(
             pending = access(session).stewardship.pending(user)
         except CatalogError as error:
             abort(error.status)
-        requesters = _users(session, {r.requested_by for r in pending})
+        requesters = _users(session, {r.requested_by for r in pending} - {None})
         beside = failed in {r.id for r in pending}  # else decided meanwhile, or never was
         flat = flatten(errors or {})
         page = render_template(
@@ -162,7 +162,7 @@ def _openness_page(
         return page, status
 
 
-def _users(session: Session, ids: set[int]) -> dict[int, User]:
+def _users(session: Session, ids: set[int | None]) -> dict[int, User]:
     if not ids:
         return {}
     return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}

@@ -32,7 +32,7 @@ from ..catalog.errors import CatalogError, NotFound
 from ..db import utcnow
 from ..harvest.sources import get_source, run_source
 from ..models import Dataset, HarvestJob, HarvestRecord, HarvestSource, OpennessRequest, User
-from ..services import access, catalog, database, policy
+from ..services import access, audit_anchor, catalog, database, policy
 from . import blueprint
 from .workspace import _attempt, _ip, _officer, _user, indexer_drain
 
@@ -40,7 +40,7 @@ PAGE_SIZE = 50  # datasets a page of the department's catalog
 RUN_NOW_LIMIT = 1000  # records: a larger source runs from `portal harvest run` or its schedule
 RUNNING_FOR = timedelta(hours=1)  # a job "running" longer than this was left by a dead process
 FAILURES_SHOWN = 500  # failed records listed for one job
-OUTCOMES = ("added", "updated", "restored", "unchanged", "withdrawn", "failed")
+OUTCOMES = ("added", "updated", "restored", "unchanged", "withdrawn", "held", "failed")
 
 
 # -- the department's catalog, with grading suggestions --------------------------------------
@@ -563,6 +563,7 @@ def officer_harvest_source(name: str) -> ResponseReturnValue:
         if wanted is not None and chosen is None:
             abort(404)
         failures: list[tuple[HarvestRecord, list[tuple[str, Message]]]] = []
+        held: list[HarvestRecord] = []  # downgrades of openness, waiting for the authority
         if chosen is not None:
             records = session.scalars(
                 select(HarvestRecord)
@@ -571,12 +572,21 @@ def officer_harvest_source(name: str) -> ResponseReturnValue:
                 .limit(FAILURES_SHOWN)
             )
             failures = [(r, flatten(r.errors or {})) for r in records]
+            held = list(
+                session.scalars(
+                    select(HarvestRecord)
+                    .where(HarvestRecord.job_id == chosen.job.id, HarvestRecord.outcome == "held")
+                    .order_by(HarvestRecord.id)
+                    .limit(FAILURES_SHOWN)
+                )
+            )
         return render_template(
             "officer/harvest_source.html",
             source=source,
             jobs=jobs,
             chosen=chosen,
             failures=failures,
+            held=held,
             failures_shown=FAILURES_SHOWN,
             refusal=run_refusal(source),
             outcomes=OUTCOMES,
@@ -593,7 +603,7 @@ def officer_harvest_run(name: str) -> ResponseReturnValue:
     if refusal is not None:
         flash(refusal, "error")
         return redirect(url_for("web.officer_harvest_source", name=name))
-    run = run_source(database(), name, policy=policy())
+    run = run_source(database(), name, policy=policy(), audit_anchor=audit_anchor())
     if run.status == "finished":
         indexer_drain()
         flash(message("采集已完成", "The harvest finished."), "success")

@@ -33,7 +33,7 @@ from ..db import utcnow
 from ..harvest.runner import HarvestReport, run_harvest
 from ..models import Dataset, Grant, User
 from ..search import SearchUnavailable
-from ..services import access, database, indexer, policy, settings
+from ..services import access, audit_anchor, database, indexer, policy, settings
 from . import blueprint
 
 T = TypeVar("T")
@@ -383,6 +383,7 @@ def _harvest_upload(upload: str, *, dry_run: bool) -> HarvestReport:
         policy=policy(),
         settings=SourceSettings(publisher=department),
         dry_run=dry_run,
+        audit_anchor=audit_anchor(),
     )
 
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from portal.catalog import Invalid
 from portal.harvest import sources
@@ -233,3 +234,34 @@ def test_killed_mid_run_then_rerun_leaves_no_duplicate_and_no_half_dataset(
     assert statuses == ["interrupted", "finished"]
     assert portal("doctor").returncode == 0
     database(app).dispose()
+
+
+def test_a_harvest_runs_while_the_serving_portal_writes(
+    app: Flask, registered: str, source_file: Path
+) -> None:
+    """Served pages write as a harvest goes (page views, token use, audit entries): on
+    SQLite a harvest transaction that read before another's commit must wait its turn,
+    not fail with "database is locked"."""
+    write_source(source_file, [dataset(i) for i in range(3000)])
+    stop = threading.Event()
+    writes: list[str] = []
+
+    def serving_portal() -> None:
+        while not stop.wait(0.005):
+            try:
+                with database(app).transaction() as session:
+                    session.execute(text("UPDATE datasets SET popularity = popularity + 1"))
+                writes.append("ok")
+            except Exception as error:  # counted: the test says which
+                writes.append(repr(error))
+
+    writer = threading.Thread(target=serving_portal)
+    writer.start()
+    try:
+        job = run(app, registered)
+    finally:
+        stop.set()
+        writer.join()
+    assert job.status == "finished", job.error
+    assert job.report.counts.get("dataset.added") == 3000
+    assert writes and set(writes) == {"ok"}, set(writes) - {"ok"}

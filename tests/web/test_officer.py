@@ -503,8 +503,8 @@ def test_the_harvest_pages_show_jobs_and_failed_records(world: World, tmp_path: 
     assert "核心数据" in page and "<code>grade</code>" in page  # the reason, per field
     jobs = re.search(r"<tbody>(.*?)</tbody>", page, re.S)
     counts = re.findall(r'<td class="num">(\d+)</td>', jobs.group(1)) if jobs else []
-    # added, updated, restored, unchanged, withdrawn, failed
-    assert [int(n) for n in counts] == [1, 0, 0, 0, 0, 1]
+    # added, updated, restored, unchanged, withdrawn, held, failed
+    assert [int(n) for n in counts] == [1, 0, 0, 0, 0, 0, 1]
     assert stored(world, "ferry-lines").publisher_id  # harvested into the catalog
     listing = officer.get("/workspace/harvest", base_url=BASE).get_data(as_text=True)
     assert "已完成" in listing and 'href="/workspace/harvest/ferries"' in listing
