@@ -146,6 +146,12 @@ def package_search(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     fq = " ".join(filter(None, [_text(data, "fq"), *(listing(data, "fq_list") or [])]))
     parsed = parse(_text(data, "q"), fq)
     session = context.session
+    if (
+        parsed.words
+        and not (parsed.clauses or parsed.ranges or facet_names)
+        and keys[0][0] == "rank"
+    ):
+        return _by_relevance(context, parsed, viewer, start, rows, sort_text)
     ranks = _text_ranks(session, parsed, viewer) if parsed.words else None
     query = _filtered(select(*ROW_COLUMNS).join(Organization), parsed, viewer, ranks)
     in_python = any(name in LIST_FIELDS for name, _ in parsed.clauses)
@@ -158,6 +164,31 @@ def package_search(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     _sort(matched, keys)
     page = matched[start : start + rows]
     return _answer(context, len(matched), page, facet_names, matched, facet_limit, sort_text)
+
+
+def _by_relevance(
+    context: Context, parsed: Parsed, viewer: Viewer, start: int, rows: int, sort: str | None
+) -> dict[str, Any]:
+    """Words alone, best first (what people and most clients ask): the index answers the
+    page and the count by itself, as the general path would from its first MAX_TEXT_HITS
+    hits, without reading every matching row from the database."""
+    end = min(start + rows, MAX_TEXT_HITS)
+    query = SearchQuery(
+        text=" ".join(parsed.words)[:200],
+        sort="relevance",
+        size=max(end, 1),
+        facets=(),
+        viewer=viewer,
+    )
+    result = search_backend().search(query)
+    page = [hit.id for hit in result.hits[start:end]]
+    return {
+        "count": min(result.total, MAX_TEXT_HITS),
+        "results": packages(context, page),
+        "facets": {},
+        "search_facets": {},
+        "sort": sort or DEFAULT_SORT,
+    }
 
 
 def _facet_limit(data: dict[str, Any]) -> int | None:

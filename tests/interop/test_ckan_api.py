@@ -318,6 +318,22 @@ def test_q_finds_chinese_words_through_the_index(world: World) -> None:
     assert search(world, q="title:公交 organization:qd-transport")["count"] == 3
 
 
+def test_words_alone_answer_from_the_index_as_the_general_path_does(world: World) -> None:
+    for q in ("公交", "数据", "线路", "实时 公交"):
+        quick = search(world, q=q, rows=1000)  # answered by the index alone
+        general = search(world, q=q, rows=1000, **{"facet.field": '["groups"]'})
+        assert quick["count"] == general["count"] and quick["count"] > 0, q
+        assert names(quick) == names(general), q
+        assert quick["results"] == general["results"], q
+        pages = [names(search(world, q=q, rows=2, start=s)) for s in range(0, 8, 2)]
+        assert [n for page in pages for n in page] == names(general)[:8], q
+    title = world.ok("package_show", "authority", get={"id": PRIVATE})["title"]
+    shown = search(world, "civil", q=title, include_private="true", rows=1000)
+    assert PRIVATE in names(shown)  # the viewer's own department's private entry
+    assert PRIVATE not in names(search(world, q=title, rows=1000))
+    assert PRIVATE not in names(search(world, "transport", q=title, include_private="true"))
+
+
 FILTERS: list[tuple[str, Any]] = [
     ("organization:qd-transport", lambda p: p["organization"]["name"] == "qd-transport"),
     ("groups:port", lambda p: "port" in p.get("zones", [])),
