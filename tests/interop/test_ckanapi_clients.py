@@ -436,6 +436,32 @@ def test_ckanapi_remote_ckan_library(instances: Callable[..., Instance]) -> None
     assert len(bus_stops.data["fields"]) == 7
 
 
+def test_one_portal_harvests_another_through_its_ckan_api_and_again_finds_all_unchanged(
+    instances: Callable[..., Instance],
+) -> None:
+    source, mirror = instances("source"), instances("mirror")
+    source.portal("init", "--load-plan")
+    source.start()
+    source.wait_for_index()
+    mirror.portal("init")
+    source_app, mirror_app = source.app(), mirror.app()
+    with database(source_app).sessions() as session:
+        zones = [zone_document(z) for z in Catalog(session, "test").zones.all()]
+    with database(mirror_app).transaction() as session:
+        for zone in zones:  # the groups the packages name, as a city keeps its zones
+            Catalog(session, "test", policy(mirror_app)).zones.create(zone)
+        add_source(session, name="source", type="ckan", url=source.url, options={"prefix": "qd"})
+    first = run_source(database(mirror_app), "source", policy=policy(mirror_app))
+    with urllib.request.urlopen(f"{source.url}/api/3/action/package_list") as answer:
+        public = len(json.loads(answer.read())["result"])
+    assert first.status == "finished", first.error
+    assert first.report.counts["dataset.added"] == public and not first.report.failures
+    second = run_source(database(mirror_app), "source", policy=policy(mirror_app))
+    assert second.status == "finished", second.error
+    assert set(second.report.counts) <= {"dataset.unchanged", "organization.unchanged"}
+    assert second.report.counts["dataset.unchanged"] == public
+
+
 # -- 5,000 harvested records of a real portal --------------------------------------------------
 @pytest.mark.realdata
 def test_dump_load_dump_of_5000_harvested_real_records(
