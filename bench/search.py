@@ -25,8 +25,6 @@ import random
 import re
 import resource
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +44,7 @@ from werkzeug.datastructures import MultiDict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from catalog_core import machine
+from common import Gunicorn, folder_mb, percentiles
 
 from portal import create_app, lifecycle
 from portal.models import Dataset, Organization
@@ -475,11 +474,6 @@ def path_of(params: list[tuple[str, str]]) -> str:
 # --------------------------------------------------------------------------------------
 # Measuring
 # --------------------------------------------------------------------------------------
-def percentiles(samples: list[float]) -> tuple[float, float, float]:
-    q = statistics.quantiles(samples, n=100, method="inclusive")
-    return q[49], q[94], q[98]
-
-
 def timed_runs(fn: Any, items: list[Any], warmup: int, budget: float) -> list[float]:
     """Latencies in ms of `fn` over `items` (after `warmup` untimed calls); stops early, with
     a prefix of the (shuffled) list, once `budget` seconds have gone by."""
@@ -494,31 +488,6 @@ def timed_runs(fn: Any, items: list[Any], warmup: int, budget: float) -> list[fl
         if t0 > deadline and len(out) >= 20:
             break
     return out
-
-
-def folder_mb(path: Path) -> float:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 WRK_SCRIPT = """
@@ -614,58 +583,6 @@ def drive_python(port: int, paths: list[str], clients: int, seconds: int) -> dic
     }
 
 
-class Gunicorn:
-    def __init__(self, instance: Path, workers: int, threads: int) -> None:
-        self.port = free_port()
-        env = {
-            **os.environ,
-            "PORTAL_INSTANCE_PATH": str(instance),
-            "PORTAL_INDEX_INTERVAL": "0",
-        }
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "portal.wsgi:app",
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "-w",
-                str(workers),
-                "--threads",
-                str(threads),
-                "--backlog",
-                "256",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=ROOT,
-        )
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                connection.request("GET", path_of([("q", "公交")]))
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("gunicorn did not start")
-
-    def worker_rss(self) -> list[float]:
-        return [rss_mb(pid) for pid in children(self.process.pid)]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
 # --------------------------------------------------------------------------------------
 # One size, in a child process
 # --------------------------------------------------------------------------------------
@@ -758,7 +675,7 @@ def http_runs(
     runs = []
     for config in args.http_configs.split(","):
         workers, threads = (int(v) for v in config.split("x"))
-        server = Gunicorn(instance, workers, threads)
+        server = Gunicorn(instance, workers, threads, env={"PORTAL_INDEX_INTERVAL": "0"})
         try:
             mine = []
             for clients in [0, *args.clients]:  # round 0: 8 clients warm the workers up
