@@ -1,7 +1,7 @@
 """A child process for the kill test: applications submitted and reviewed one step at a
 time, each step its own transaction, through the access services, until it is killed.
 
-    python -m tests.reliability.review_loop DATABASE_URL INSTANCE_PATH COUNT
+    python tests/reliability/review_loop.py DATABASE_URL INSTANCE_PATH COUNT
 
 Needs the users and datasets of `tests/access/conftest.py`'s `world`.
 """

@@ -172,8 +172,7 @@ def test_killed_review_loop_leaves_every_application_explained(
     child = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "tests.reliability.review_loop",
+            str(ROOT / "tests/reliability/review_loop.py"),
             database_url,
             str(instance),
             "1000",
