@@ -21,6 +21,7 @@ class IndexDocument:
     id: str
     name: str
     title: str
+    title_en: str
     description: str
     keywords: tuple[str, ...]
     publisher: str
@@ -70,6 +71,7 @@ DOCUMENT_COLUMNS = (
             "id",
             "name",
             "title",
+            "title_en",
             "description",
             "keywords",
             "domain",
@@ -126,6 +128,7 @@ def _document(
         id=dataset.id,
         name=dataset.name,
         title=dataset.title,
+        title_en=dataset.title_en or "",
         description=dataset.description,
         keywords=tuple(dataset.keywords or ()),
         publisher=publisher,

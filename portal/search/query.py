@@ -33,7 +33,14 @@ SORT_FIELDS = {
 # Ranking: each field a word matches in adds a fixed score, so a title match always beats
 # a keyword match, which beats a publisher match, which beats a description match; BM25
 # on title and description, scaled down, only orders datasets that tie on fields.
-TEXT_FIELDS = {"title": 8.0, "keywords_text": 4.0, "publisher_title": 2.0, "description": 1.0}
+# The English title (most plan datasets have one) weighs as much as the Chinese one.
+TEXT_FIELDS = {
+    "title": 8.0,
+    "title_en": 8.0,
+    "keywords_text": 4.0,
+    "publisher_title": 2.0,
+    "description": 1.0,
+}
 TIEBREAK_FIELDS = {"title": 0.05, "description": 0.05}
 # Among datasets that match equally, better described ones come first (quality bands of
 # schemas/policy/quality.yaml); small next to a field's weight, so it never outranks one.

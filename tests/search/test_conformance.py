@@ -69,6 +69,13 @@ def test_latin_words_are_case_and_width_insensitive(search_app) -> None:  # type
     assert names(search_app, "ＧＤＰ") == ["open-api-catalog"]
 
 
+def test_english_titles_are_searched(search_app) -> None:  # type: ignore[no-untyped-def]
+    assert set(names(search_app, "bus")) == {"bus-lines", "bus-stops"}
+    assert names(search_app, "Bus STOP") == ["bus-stops"]
+    assert names(search_app, "elderly care") == ["elderly-care-institutions"]
+    assert names(search_app, "qingdao bus") == ["bus-lines"]
+
+
 @pytest.mark.parametrize(
     ("text", "found"), [("公共汽车", "bus-lines"), ("老年", "elderly-care-institutions")]
 )

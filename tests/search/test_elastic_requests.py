@@ -64,6 +64,7 @@ def document(**changes: Any) -> IndexDocument:
         "id": "d1",
         "name": "bus-lines",
         "title": "青岛市公交线路信息 API",
+        "title_en": "Qingdao Bus Lines API",
         "description": "公交线路。ＧＤＰ",
         "keywords": ("公交", "线路"),
         "publisher": "qd-transport",

@@ -104,6 +104,7 @@ def to_source(doc: IndexDocument) -> Body:
         "id": doc.id,
         "stamp": doc.stamp,
         "title": analyzed(doc.title),
+        "title_en": analyzed(doc.title_en),
         "description": analyzed(doc.description),
         "keywords_text": analyzed(" ".join(doc.keywords)),
         "publisher_title": analyzed(doc.publisher_title),

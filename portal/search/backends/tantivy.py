@@ -79,6 +79,7 @@ def to_tantivy(doc: IndexDocument) -> tv.Document:
     out.add_text("id", doc.id)
     out.add_text("stamp", doc.stamp)
     out.add_text("title", analyzed(doc.title))
+    out.add_text("title_en", analyzed(doc.title_en))
     out.add_text("description", analyzed(doc.description))
     out.add_text("keywords_text", analyzed(" ".join(doc.keywords)))
     out.add_text("publisher_title", analyzed(doc.publisher_title))
