@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from portal import create_app, lifecycle
+from portal.access import accounts
 from portal.catalog import Catalog
 from portal.services import database, policy
 
@@ -29,6 +31,21 @@ BASE_URL = os.environ.get("DATABASE_URL", "")
 
 def pytest_report_header() -> str:
     return f"database: {make_url(BASE_URL).render_as_string() if BASE_URL else 'SQLite per test'}"
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Argon2id at its smallest cost, in every test but those marked `real_hashing`: a
+    hash at the real cost takes 0.2–0.4 s here, and a test's accounts cost seconds. Still
+    Argon2id, still verified; the `portal` processes that tests start hash at full cost."""
+    if request.node.get_closest_marker("real_hashing"):
+        yield
+        return
+    real = accounts._hasher, accounts._DUMMY_HASH
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    accounts._hasher, accounts._DUMMY_HASH = cheap, cheap.hash("not-a-password-of-anyone")
+    yield
+    accounts._hasher, accounts._DUMMY_HASH = real
 
 
 @pytest.fixture

@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal import create_app, lifecycle
-from portal.access import accounts
 from portal.api.ckan_mapping import OUR_FIELDS
 from portal.models import AuditEntry, Dataset, OpennessRequest
 from portal.services import access, database, indexer, search_backend
@@ -73,9 +71,7 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    # The accounts only need tokens here: a cheap Argon2 keeps the setup fast.
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64))
+def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     app = create_app(
         {
             "instance_path": str(tmp_path / "instance"),

@@ -26,14 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from ckanapi import NotAuthorized, NotFound, RemoteCKAN, SearchQueryError, ValidationError
 from flask import Flask
 from sqlalchemy.engine import make_url
 
 from harvesters.ckan import CkanHarvester
 from portal import create_app
-from portal.access import accounts
 from portal.catalog import Catalog
 from portal.catalog.documents import zone_document
 from portal.harvest.sources import add_source, run_source
@@ -208,10 +206,8 @@ def instances(
     tmp_path: Path,
     database_url: str,
     new_database_url: Callable[[], str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[..., Instance]]:
     """Makes instances: the first on the test's database, the others on new ones."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64))
     made: list[Instance] = []
 
     def make(name: str, **settings: str) -> Instance:
