@@ -82,10 +82,14 @@ def init(load_plan: bool) -> None:
         console.print(f"plan catalog loaded: {report.changed} records")
 
 
+HOST_OPTION = click.option("--host", help="Listen address [default: PORTAL_HOST, 127.0.0.1].")
+PORT_OPTION = click.option("--port", type=int, help="Port [default: PORTAL_PORT, 5000].")
+
+
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-def up(host: str, port: int) -> None:
+@HOST_OPTION
+@PORT_OPTION
+def up(host: str | None, port: int | None) -> None:
     """Initialize if needed, load the plan catalog if the catalog is empty, and serve."""
     app = _app()
     lifecycle.initialize(app)
@@ -99,20 +103,23 @@ def up(host: str, port: int) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@HOST_OPTION
+@PORT_OPTION
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int) -> None:
+def serve(host: str | None, port: int | None, threads: int) -> None:
     """Serve an initialized instance."""
     app = _app()
     _require_initialized(app)
     _serve(app, host, port, threads)
 
 
-def _serve(app: Flask, host: str, port: int, threads: int = 8) -> None:
+def _serve(app: Flask, host: str | None, port: int | None, threads: int = 8) -> None:
     from waitress import serve as waitress_serve
 
-    interval = settings(app).index_interval
+    config = settings(app)
+    host = host or config.host
+    port = port or config.port
+    interval = config.index_interval
     worker = IndexerThread(indexer(app), interval) if interval > 0 else None
     if worker:
         _catch_up(app)

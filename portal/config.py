@@ -69,6 +69,10 @@ class Settings:
         "PORTAL_INDEX_INTERVAL",
         "Seconds between outbox drains in a serving process (0: do not drain while serving).",
     )
+    host: str = _setting(
+        "127.0.0.1", "PORTAL_HOST", "Address `portal up` and `portal serve` listen on."
+    )
+    port: int = _setting(5000, "PORTAL_PORT", "Port `portal up` and `portal serve` listen on.")
     page_size: int = _setting(20, "PORTAL_PAGE_SIZE", "Datasets per page in listings.")
     sql_echo: bool = _setting(False, "PORTAL_SQL_ECHO", "Log every SQL statement (debugging).")
     holidays: str = _setting(
