@@ -4,16 +4,19 @@ throttling, per-token and per-IP rate limits, and what a token lets its holder f
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from portal import create_app, lifecycle
 from portal.db import utcnow
 from portal.models import ApiToken, AuditEntry
-from portal.services import database, indexer
+from portal.services import access, database, indexer
 
 from .conftest import PASSWORD, World
 
@@ -137,3 +140,45 @@ def test_an_officer_s_token_finds_the_department_s_unlisted_datasets(world: Worl
     assert "driver-records" not in public and "driver-records" not in other
     assert "driver-records" in officer
     assert names(world.tokens["authority"]) >= officer
+
+
+def test_workers_share_one_budget_through_redis(tmp_path: Path, database_url: str) -> None:
+    """With PORTAL_RATE_LIMIT_STORAGE on Redis, two processes (here two apps) count
+    together, as gunicorn's workers must; CI starts a Redis (`.ci/services`)."""
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not redis_url:
+        if os.environ.get("PORTAL_REQUIRE_SERVICES"):
+            pytest.fail("REDIS_URL is not set, and PORTAL_REQUIRE_SERVICES asks for Redis")
+        pytest.skip("REDIS_URL is not set (start one with .ci/services start)")
+    limits = {"api_rate_limit": "", "api_ip_rate_limit": "3/minute"}
+    first = limited_app(tmp_path / "a", database_url, rate_limit_storage=redis_url, **limits)
+    second = create_app(
+        {
+            "instance_path": str(tmp_path / "a" / "limited"),
+            "database_url": database_url,
+            "rate_limit_storage": redis_url,
+            **limits,
+        }
+    )
+    # a client address of its own, so that concurrent runs on one Redis do not share it
+    address = {"REMOTE_ADDR": f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.7"}
+    statuses = [
+        app.test_client().get("/api/v1/zones", environ_base=address).status_code
+        for app in (first, second, first, second)
+    ]
+    assert statuses[:3] == [200, 200, 200] and statuses[3] == 429, statuses
+    database(first).dispose()
+    database(second).dispose()
+
+
+@pytest.mark.real_hashing
+def test_passwords_are_hashed_with_argon2id_at_full_cost(world: World) -> None:
+    """The other tests hash cheaply (tests/conftest.py); what users get is Argon2id at
+    argon2-cffi's default cost (RFC 9106's low-memory profile)."""
+    with database(world.app).transaction() as session:
+        user = access(session, world.app).accounts.create(
+            {"email": "full-cost@example.cn", "password": PASSWORD}, role="authority", by="test"
+        )
+        stored = user.password_hash
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
+    assert world.token("full-cost", ["audit:read"])
