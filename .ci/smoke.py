@@ -78,6 +78,20 @@ def wait_until_serving(base: str, server: subprocess.Popen[bytes], log: Path) ->
     raise SystemExit(f"no answer on {base} after {START_TIMEOUT}s:\n{log.read_text()}")
 
 
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """The set-up command's whole process group: bash, pip or portal, and its children."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            server.wait(timeout=30)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def check(base: str) -> list[str]:
     """What a newcomer tries first; each failure as a line."""
     failures: list[str] = []
@@ -98,7 +112,7 @@ def check(base: str) -> list[str]:
     expect(status == 200 and all(zone in home for zone in ZONES), "the home page lists 4 zones")
     for words in ("养老", "bus"):
         status, page = get(f"{base}/search?q={urllib.parse.quote(words)}")
-        hits = re.search(r'<ol class="datasets"', page) and 'href="/datasets/' in page
+        hits = '<ol class="datasets"' in page and 'href="/dataset/' in page
         expect(status == 200 and bool(hits), f"/search?q={words} shows datasets")
     for words in ("公交", "bus", "elderly", "Qingdao"):
         found = api(f"/api/v1/search?q={urllib.parse.quote(words)}")
@@ -152,11 +166,7 @@ def main() -> int:
         print(f"serving after {time.monotonic() - started:.0f}s (install included)")
         failures = check(base)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop(server)
     if failures:
         print(f"--- the server's log ({log}):\n{log.read_text()[-5000:]}")
     if not keep:
