@@ -15,8 +15,6 @@ from schemas import message
 
 from ..access import Caller
 from ..catalog.errors import Forbidden, Unauthenticated
-from ..models import User
-from ..search import PUBLIC, Viewer
 from ..services import access
 
 
@@ -69,15 +67,3 @@ def caller(session: Session, scope: str | None = None) -> Caller:
             f"此令牌没有「{scope}」范围", f"This token lacks the {scope!r} scope."
         )
     return found
-
-
-def viewer_of(user: User | None) -> Viewer:
-    """What a user may find in search: officers their department's non-public entries
-    too, the authority everything."""
-    if user is None:
-        return PUBLIC
-    if user.role == "authority":
-        return Viewer("authority")
-    if user.role == "officer" and user.organization is not None:
-        return Viewer("officer", user.organization.name)
-    return PUBLIC

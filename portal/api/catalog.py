@@ -21,9 +21,9 @@ from schemas import message
 
 from ..catalog.documents import dataset_document, organization_document, zone_document
 from ..catalog.errors import Invalid, NotFound
-from ..catalog.queries import publicly_visible
 from ..models import Dataset, Organization, Zone, dataset_zones
 from ..services import catalog, database
+from ..visibility import PUBLIC, findable
 from . import blueprint
 
 MAX_LIMIT = 500
@@ -96,11 +96,15 @@ def list_datasets() -> Response:
     """Public datasets in name order, optionally of one department or zone."""
     limit = _limit()
     after = decode_cursor(request.args.get("cursor"))
-    query = publicly_visible(select(Dataset)).options(
-        selectinload(Dataset.publisher),
-        selectinload(Dataset.zones),
-        selectinload(Dataset.resources),
-        selectinload(Dataset.fields),
+    query = (
+        select(Dataset)
+        .where(findable(PUBLIC))
+        .options(
+            selectinload(Dataset.publisher),
+            selectinload(Dataset.zones),
+            selectinload(Dataset.resources),
+            selectinload(Dataset.fields),
+        )
     )
     if publisher := _name_arg("publisher"):
         query = query.join(Organization).where(Organization.name == publisher)
@@ -118,7 +122,7 @@ def list_datasets() -> Response:
 @blueprint.get("/datasets/<name>")
 def show_dataset(name: str) -> Response:
     with database().sessions() as session:
-        found = session.scalar(publicly_visible(select(Dataset)).where(Dataset.name == name))
+        found = session.scalar(select(Dataset).where(findable(PUBLIC)).where(Dataset.name == name))
         if found is None:
             raise NotFound.entity("数据集", "dataset", name)
         return _with_etag(dataset_document(found))
@@ -148,7 +152,7 @@ def show_organization(name: str) -> Response:
 def list_zones() -> Response:
     with database().sessions() as session:
         service = catalog(session, "api").zones
-        counts = service.dataset_counts()
+        counts = service.dataset_counts(PUBLIC)
         zones = [
             {**zone_document(z), "dataset_count": counts.get(z.code, 0)} for z in service.all()
         ]

@@ -29,9 +29,9 @@ from schemas import message
 from ..access import Access, Caller, FileStore
 from ..catalog.errors import CatalogError, Forbidden, NotFound, Unauthenticated
 from ..models import Dataset, Resource, User
-from ..search import PUBLIC, SearchUnavailable, Viewer
+from ..search import SearchUnavailable
 from ..services import access, database
-from .auth import viewer_of
+from ..visibility import PUBLIC, Viewer, may_read, viewer_of
 from .ckan_mapping import ckan_errors, message_text
 
 blueprint = Blueprint("ckan", __name__)
@@ -99,12 +99,7 @@ class Context:
         return viewer_of(self.caller.user)
 
     def may_see(self, dataset: Dataset) -> bool:
-        viewer = self.viewer()
-        if viewer.audience == "authority":
-            return True
-        if viewer.audience == "officer" and viewer.organization == dataset.publisher.name:
-            return True
-        return dataset.state == "active" and dataset.metadata_public
+        return may_read(self.viewer(), dataset)
 
     @property
     def files(self) -> FileStore:

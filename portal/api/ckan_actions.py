@@ -16,8 +16,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..catalog.errors import NotFound
-from ..catalog.queries import publicly_visible
 from ..models import Dataset, Organization, Resource, Zone, dataset_zones
+from ..visibility import PUBLIC, findable
 from .ckan import Context, action, boolean, identifier, integer, listing
 from .ckan_mapping import group_dict, organization_dict, package_dict, resource_dict
 from .ckan_search import MAX_ROWS, bytewise, packages
@@ -82,7 +82,7 @@ def _page(query: Select, data: dict[str, Any], default: int | None, high: int) -
 @action("package_list")
 def package_list(context: Context, data: dict[str, Any]) -> list[str]:
     """Names of the public datasets, by name (CKAN lists public datasets only)."""
-    query = publicly_visible(select(Dataset.name))
+    query = select(Dataset.name).where(findable(PUBLIC))
     query = query.order_by(bytewise(context.session, Dataset.name))
     return list(context.session.scalars(_page(query, data, None, 10**9)))
 
@@ -96,7 +96,9 @@ def package_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
 def current_package_list_with_resources(
     context: Context, data: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    query = publicly_visible(select(Dataset.id)).order_by(Dataset.updated_at.desc(), Dataset.name)
+    query = (
+        select(Dataset.id).where(findable(PUBLIC)).order_by(Dataset.updated_at.desc(), Dataset.name)
+    )
     ids = list(context.session.scalars(_page(query, data, 10, MAX_ROWS)))
     return packages(context, ids)
 
@@ -115,7 +117,12 @@ def resource_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
 @action("license_list")
 def license_list(context: Context, data: dict[str, Any]) -> list[dict[str, Any]]:
     """The licenses the public catalog uses (ours are free text: the text is the id)."""
-    query = publicly_visible(select(Dataset.license).distinct()).where(Dataset.license.is_not(None))
+    query = (
+        select(Dataset.license)
+        .distinct()
+        .where(findable(PUBLIC))
+        .where(Dataset.license.is_not(None))
+    )
     names = sorted(context.session.scalars(query))
     return [
         {"id": name, "title": name, "url": "", "status": "active", "od_conformance": "not reviewed"}
@@ -130,7 +137,7 @@ def tag_list(context: Context, data: dict[str, Any]) -> list[Any]:
         return []  # our keywords belong to no tag vocabulary
     wanted = str(data.get("query") or "").strip().casefold()
     names: set[str] = set()
-    for keywords in context.session.scalars(publicly_visible(select(Dataset.keywords))):
+    for keywords in context.session.scalars(select(Dataset.keywords).where(findable(PUBLIC))):
         names.update(k for k in keywords or () if wanted in k.casefold())
     ordered = sorted(names)
     if boolean(data, "all_fields"):
@@ -144,7 +151,7 @@ def _public_counts(context: Context, column: Any, zoned: bool = False) -> dict[s
     query = select(column, func.count()).select_from(Dataset)
     if zoned:
         query = query.join(dataset_zones, dataset_zones.c.dataset_id == Dataset.id)
-    rows = context.session.execute(publicly_visible(query).group_by(column))
+    rows = context.session.execute(query.where(findable(PUBLIC)).group_by(column))
     return {key: count for key, count in rows}
 
 
@@ -197,7 +204,11 @@ def organization_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     counts = organization_counts(context)
     result = organization_dict(organization, counts.get(organization.id, 0))
     if boolean(data, "include_datasets"):
-        query = publicly_visible(select(Dataset.id)).where(Dataset.publisher_id == organization.id)
+        query = (
+            select(Dataset.id)
+            .where(findable(PUBLIC))
+            .where(Dataset.publisher_id == organization.id)
+        )
         result["packages"] = _first_datasets(context, query)
     return result
 
@@ -236,8 +247,10 @@ def group_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     zone = _zone(context, identifier(data, "id", "name"))
     result = group_dict(zone, _zone_counts(context).get(zone.code, 0))
     if boolean(data, "include_datasets"):
-        query = publicly_visible(select(Dataset.id)).join(
-            dataset_zones, dataset_zones.c.dataset_id == Dataset.id
+        query = (
+            select(Dataset.id)
+            .where(findable(PUBLIC))
+            .join(dataset_zones, dataset_zones.c.dataset_id == Dataset.id)
         )
         query = query.where(dataset_zones.c.zone_code == zone.code)
         result["packages"] = _first_datasets(context, query)

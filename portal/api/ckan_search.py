@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from schemas import vocab
 
 from ..models import Dataset, Organization, Zone, dataset_zones
-from ..search import SearchQuery, Viewer
+from ..search import SearchQuery
 from ..services import search_backend
+from ..visibility import Viewer, findable
 from .ckan import Context, action, boolean, integer, listing
 from .ckan_mapping import package_dict
 from .ckan_query import DEFAULT_SORT, VOCABULARIES, Parsed, parse, parse_sort
@@ -112,17 +113,6 @@ ROW_COLUMNS = (
     Dataset.processing_level,
     Dataset.open_level,
 )
-
-
-def visible(query: Select, viewer: Viewer) -> Select:
-    query = query.where(Dataset.state == "active")
-    if viewer.audience == "authority":
-        return query
-    if viewer.audience == "officer" and viewer.organization:
-        return query.where(
-            or_(Dataset.metadata_public.is_(True), Organization.name == viewer.organization)
-        )
-    return query.where(Dataset.metadata_public.is_(True))
 
 
 def _text(data: dict[str, Any], name: str) -> str:
@@ -236,7 +226,7 @@ def _codes(name: str, values: Iterable[str]) -> list[str]:
 def _filtered(
     query: Select, parsed: Parsed, viewer: Viewer, ranks: dict[str, int] | None
 ) -> Select:
-    query = visible(query, viewer)
+    query = query.where(findable(viewer))
     conditions = []
     for name, values in parsed.clauses:
         if name in LIST_FIELDS:

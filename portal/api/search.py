@@ -7,11 +7,12 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from .. import search as search_service
-from ..search import PUBLIC, SearchUnavailable, Viewer
+from ..search import SearchUnavailable
 from ..search.params import BadParameters, parse
 from ..services import database, search_backend
+from ..visibility import PUBLIC, Viewer, viewer_of
 from . import blueprint, problem
-from .auth import caller, presented_token, viewer_of
+from .auth import caller, presented_token
 
 
 def current_viewer() -> Viewer:

@@ -30,7 +30,7 @@ from harvesters.dcat_rdf import PORTAL_NS
 from schemas import Message, message, vocab
 
 from ..models import DataField, Dataset, Organization, Resource
-from .queries import publicly_visible
+from ..visibility import PUBLIC, findable
 
 QDP = Namespace(PORTAL_NS)  # our own profile's fields: qdp:grade, qdp:openType, qdp:zone …
 # Our controlled vocabularies as SKOS concept schemes: …/ns/vocab/domains/transport.
@@ -304,7 +304,7 @@ def dataset_iri(base_url: str, name: str) -> str:
 
 
 def _visible(since: datetime | None) -> Select[tuple[Dataset]]:
-    query = publicly_visible(select(Dataset))
+    query = select(Dataset).where(findable(PUBLIC))
     if since is not None:
         query = query.where(Dataset.updated_at >= since)
     return query

@@ -1,18 +1,14 @@
-"""Read-side queries for pages and APIs, with the public visibility rule in one place."""
+"""Read-side queries for pages and APIs: what the public may find (`visibility.py`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import Dataset, Organization, dataset_zones
-
-
-def publicly_visible(query: Select) -> Select:
-    """Active datasets the public may see: a closed one only if its department chose so."""
-    return query.where(Dataset.state == "active", Dataset.metadata_public.is_(True))
+from ..visibility import PUBLIC, findable
 
 
 @dataclass(frozen=True)
@@ -35,7 +31,7 @@ def dataset_page(
     zone: str | None = None,
     publisher: str | None = None,
 ) -> Page:
-    query = publicly_visible(select(Dataset))
+    query = select(Dataset).where(findable(PUBLIC))
     if zone:
         query = query.join(dataset_zones).where(dataset_zones.c.zone_code == zone)
     if publisher:
@@ -59,5 +55,7 @@ def dataset_page(
 def counts_by(session: Session, column: str) -> dict[str, int]:
     """Publicly visible datasets counted by one column (open_type, grade, domain …)."""
     attribute = getattr(Dataset, column)
-    rows = session.execute(publicly_visible(select(attribute, func.count())).group_by(attribute))
+    rows = session.execute(
+        select(attribute, func.count()).where(findable(PUBLIC)).group_by(attribute)
+    )
     return {key: count for key, count in rows}

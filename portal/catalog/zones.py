@@ -13,6 +13,7 @@ from schemas import ZoneSchema, message
 
 from ..db import utcnow
 from ..models import Dataset, Scenario, Zone, dataset_zones
+from ..visibility import Viewer, findable
 from . import revisions
 from .documents import SCENARIO_COLUMNS, ZONE_COLUMNS, zone_document
 from .errors import Conflict, Invalid, NotFound
@@ -43,12 +44,12 @@ class Zones:
             )
         )
 
-    def dataset_counts(self) -> dict[str, int]:
-        """Active datasets per zone code."""
+    def dataset_counts(self, viewer: Viewer) -> dict[str, int]:
+        """Datasets per zone code that `viewer` may find."""
         rows = self.session.execute(
             select(dataset_zones.c.zone_code, func.count())
             .join(Dataset, Dataset.id == dataset_zones.c.dataset_id)
-            .where(Dataset.state == "active")
+            .where(findable(viewer))
             .group_by(dataset_zones.c.zone_code)
         )
         return {code: count for code, count in rows}

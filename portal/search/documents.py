@@ -1,4 +1,4 @@
-"""What the search index holds for a dataset, and who may see it."""
+"""What the search index holds for a dataset (who may find it: `visibility.index_scopes`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from schemas.quality import band
 
 from ..models import Dataset, Organization
 from ..models.catalog import dataset_zones
+from ..visibility import index_scopes
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,6 @@ class IndexDocument:
         if value is None:
             return ()
         return tuple(value) if isinstance(value, tuple) else (value,)
-
-
-def scopes_of(publisher: str, metadata_public: bool) -> tuple[str, ...]:
-    """Who may find a dataset: its own department and the authority always; the public
-    when its entry is public (a 不予开放 dataset only if the department chose so)."""
-    scopes = [f"org:{publisher}", "authority"]
-    if metadata_public:
-        scopes.insert(0, "public")
-    return tuple(scopes)
 
 
 def index_document(dataset: Dataset) -> IndexDocument:
@@ -144,7 +136,7 @@ def _document(
         modified=dataset.modified,
         popularity=dataset.popularity or 0,
         quality_band=band(dataset.quality_score or 0),
-        scopes=scopes_of(publisher, dataset.metadata_public),
+        scopes=index_scopes(publisher, dataset.metadata_public),
         stamp=f"{dataset.content_hash[:16]}:{dataset.updated_at.isoformat()}",
     )
 

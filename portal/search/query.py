@@ -1,11 +1,11 @@
-"""The one query model every backend answers, and who is asking (`Viewer`)."""
+"""The one query model every backend answers; who is asking is a `visibility.Viewer`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
 
+from ..visibility import PUBLIC, Viewer
 from .analysis import is_lone_cjk, tokens
 from .synonyms import variants
 
@@ -48,27 +48,6 @@ QUALITY_BOOSTS = {"excellent": 0.6, "good": 0.3}
 MAX_PAGE_SIZE = 100
 SYNONYM_WEIGHT = 0.3
 MAX_OFFSET = 100_000
-
-Audience = Literal["public", "officer", "authority"]
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who searches. The engine filters on `scopes`, so nothing else is ever counted."""
-
-    audience: Audience = "public"
-    organization: str | None = None  # the department of an officer
-
-    @property
-    def scopes(self) -> tuple[str, ...]:
-        if self.audience == "authority":
-            return ("authority",)
-        if self.audience == "officer" and self.organization:
-            return ("public", f"org:{self.organization}")
-        return ("public",)
-
-
-PUBLIC = Viewer()
 
 
 @dataclass(frozen=True)

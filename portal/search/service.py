@@ -14,6 +14,7 @@ from schemas import vocab
 from schemas.quality import bands
 
 from ..models import Dataset, Organization, dataset_zones
+from ..visibility import may_find
 from .backends.base import SearchBackend
 from .highlight import mark, snippet
 from .query import SearchQuery, Viewer, highlight_terms
@@ -152,13 +153,7 @@ def _visible_rows(session: Session, ids: list[str], viewer: Viewer) -> dict[str,
     ):
         zones.setdefault(dataset_id, []).append(code)
     rows = (_Row(*values, tuple(sorted(zones.get(values[0], ())))) for values in found)
-    return {row.id: row for row in rows if row.state == "active" and _may_see(row, viewer)}
-
-
-def _may_see(row: _Row, viewer: Viewer) -> bool:
-    if viewer.audience == "authority" or row.metadata_public:
-        return True
-    return viewer.audience == "officer" and viewer.organization == row.publisher
+    return {row.id: row for row in rows if may_find(viewer, row)}
 
 
 def _item(row: _Row, terms: list[str], score: float | None) -> ResultItem:

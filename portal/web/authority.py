@@ -40,6 +40,7 @@ from ..catalog.errors import CatalogError
 from ..models import AuditEntry, OpennessRequest, User, Zone
 from ..search import SearchUnavailable
 from ..services import access, catalog, database, indexer, policy
+from ..visibility import Viewer
 from . import blueprint
 
 T = TypeVar("T")
@@ -186,7 +187,7 @@ def authority_zones() -> ResponseReturnValue:
         return render_template(
             "authority/zones.html",
             zones=zones.all(),
-            counts=zones.dataset_counts(),
+            counts=zones.dataset_counts(Viewer("authority")),
             free_codes=_free_zone_codes(session),
         )
 

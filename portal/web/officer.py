@@ -33,6 +33,7 @@ from ..db import utcnow
 from ..harvest.sources import get_source, run_source
 from ..models import Dataset, HarvestJob, HarvestRecord, HarvestSource, OpennessRequest, User
 from ..services import access, audit_anchor, catalog, database, policy
+from ..visibility import PUBLIC, may_find
 from . import blueprint
 from .workspace import _attempt, _ip, _officer, _user, indexer_drain
 
@@ -389,7 +390,7 @@ def _render_form(
 
 
 def _public(dataset: Dataset) -> bool:
-    return dataset.state == "active" and dataset.metadata_public
+    return may_find(PUBLIC, dataset)
 
 
 def _after_save(name: str, public: bool) -> ResponseReturnValue:

@@ -27,10 +27,11 @@ from ..catalog import NotFound, popularity, revisions
 from ..catalog.datasets import ENTITY as DATASET
 from ..db import Database
 from ..models import Dataset, Organization
-from ..search import PUBLIC, SearchUnavailable, search
+from ..search import SearchUnavailable, search
 from ..search.params import BadParameters, parse
 from ..search.query import FACETS, MAX_OFFSET
 from ..services import catalog, database, policy, search_backend
+from ..visibility import PUBLIC, may_find
 from . import blueprint
 from .language import page_language
 from .stats import (
@@ -293,7 +294,7 @@ def dataset(name: str) -> str:
             ds = service.datasets.get(name)
         except NotFound:
             abort(404)
-        if ds.state != "active" or not ds.metadata_public:
+        if not may_find(PUBLIC, ds):  # the public site shows what the public may find
             abort(404)
         if request.method == "GET":  # counted in memory, written in batches
             popularity.count_view(database(), ds.id, request.headers.get("User-Agent"))

@@ -24,9 +24,9 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from ..catalog.queries import publicly_visible
 from ..db import Database
 from ..models import CatalogEvent, Dataset, Organization, dataset_zones
+from ..visibility import PUBLIC, findable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class Scope:
     publisher_id: str | None = None
 
     def apply(self, query: Select) -> Select:
-        query = publicly_visible(query)
+        query = query.where(findable(PUBLIC))
         if self.zone:
             query = query.join(dataset_zones, dataset_zones.c.dataset_id == Dataset.id).where(
                 dataset_zones.c.zone_code == self.zone
@@ -136,7 +136,7 @@ def zone_counts(session: Session) -> dict[str, int]:
         .select_from(dataset_zones)
         .join(Dataset, Dataset.id == dataset_zones.c.dataset_id)
     )
-    rows = session.execute(publicly_visible(query).group_by(dataset_zones.c.zone_code))
+    rows = session.execute(query.where(findable(PUBLIC)).group_by(dataset_zones.c.zone_code))
     return {code: n for code, n in rows}
 
 

@@ -34,6 +34,7 @@ from ..harvest.runner import HarvestReport, run_harvest
 from ..models import Dataset, Grant, User
 from ..search import SearchUnavailable
 from ..services import access, audit_anchor, database, indexer, policy, settings
+from ..visibility import PUBLIC, may_find
 from . import blueprint
 
 T = TypeVar("T")
@@ -66,7 +67,7 @@ def apply(name: str) -> ResponseReturnValue:
     """The application form for a 有条件开放 dataset."""
     with database().sessions() as session:
         dataset = session.scalar(select(Dataset).where(Dataset.name == name))
-        if dataset is None or dataset.state != "active" or not dataset.metadata_public:
+        if dataset is None or not may_find(PUBLIC, dataset):
             abort(404)
         resources = [(r.id, r.name, r.format) for r in dataset.resources]
         title, condition, open_type = dataset.title, dataset.open_condition, dataset.open_type
