@@ -39,7 +39,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["portal.search"] = make_backend(settings)
 
     from .api import blueprint as api_blueprint
-    from .api.ckan import blueprint as ckan_blueprint
+    from .api.ckan_dispatch import blueprint as ckan_blueprint
     from .api.dcat import blueprint as dcat_blueprint
     from .web import blueprint as web_blueprint
     from .web.health import blueprint as health_blueprint
@@ -68,7 +68,7 @@ def _protect(app: Flask, settings: Settings) -> None:
     from .api import blueprint as api_blueprint
     from .api import http_problem, problem
     from .api.auth import rate_key
-    from .api.ckan import blueprint as ckan_blueprint
+    from .api.ckan_dispatch import blueprint as ckan_blueprint
     from .search import SearchUnavailable
     from .web.accounts import init_accounts
     from .web.i18n import init_i18n

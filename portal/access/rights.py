@@ -55,6 +55,7 @@ RULES: dict[str, Rule] = {
     "openness.decide": _role("authority"),
     "audit.read": _role("authority", "admin"),
     "account.create": _role("admin"),
+    "organization.manage": _role("authority", "admin"),
     "queue.formality": _role("authority"),
     "queue.substantive": _role("officer"),
 }

@@ -8,33 +8,29 @@ action, a bad body or a bad search query). Reads take GET (query arguments) or P
 writes POST only, with a JSON or form-encoded body.
 
 Callers send an API token the CKAN way, bare in `Authorization` or `X-CKAN-API-Key`
-(`Bearer <token>` works too). The actions live in `ckan_actions.py` (reads),
-`ckan_search.py` (package_search) and `ckan_writes.py` (writes); the mapping between
-CKAN's dicts and our profile in `ckan_mapping.py`.
+(`Bearer <token>` works too). This module holds what the actions share (the context
+they get, CKAN's errors, parameter parsing); the actions live in `ckan_actions.py`
+(reads), `ckan_search.py` (package_search) and `ckan_writes.py` (writes), the table of
+them with the rights each needs and the route that dispatches in `ckan_dispatch.py`, the
+mapping between CKAN's dicts and our profile in `ckan_mapping.py`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
-from sqlalchemy.exc import IntegrityError
+from flask import url_for
 from sqlalchemy.orm import Session
 
 from schemas import message
 
 from ..access import Access, Caller, FileStore
-from ..catalog.errors import CatalogError, Forbidden, NotFound, Unauthenticated
+from ..catalog.errors import Forbidden, Unauthenticated
 from ..models import Dataset, Resource, User
-from ..search import SearchUnavailable
-from ..services import access, database
 from ..visibility import PUBLIC, Viewer, may_read, viewer_of
-from .ckan_mapping import ckan_errors, message_text
-
-blueprint = Blueprint("ckan", __name__)
 
 # Either scope lets a token read what its user may: an officer the department's entries
 # that are not public, the authority all.
@@ -120,164 +116,15 @@ Handler = Callable[[Context, dict[str, Any]], Any]
 
 @dataclass(frozen=True)
 class Action:
+    """An entry of the action table (`ckan_dispatch.ACTIONS`): the handler, whether it
+    writes (POST only), and who may call it, stated for every action: the token scope a
+    caller must hold and the rule of `access/rights.py` its user must satisfy (both None:
+    anyone, signed or not)."""
+
     handler: Handler
-    write: bool
-
-
-ACTIONS: dict[str, Action] = {}
-
-
-def action(name: str, *, write: bool = False) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        ACTIONS[name] = Action(handler, write)
-        return handler
-
-    return register
-
-
-def presented_token() -> str | None:
-    """CKAN clients send the bare token in Authorization (ckanapi also in X-CKAN-API-Key)."""
-    header = request.headers.get("Authorization", "").strip()
-    if header.lower().startswith("bearer "):
-        header = header[7:].strip()
-    return header or request.headers.get("X-CKAN-API-Key", "").strip() or None
-
-
-def _caller(services: Access) -> Caller | None:
-    secret = presented_token()
-    if secret is None:
-        return None
-    found = services.tokens.resolve(secret, ip=request.remote_addr)
-    services.audit.append(
-        "token.use",
-        actor=found.label,
-        subject=f"{request.method} {request.path}"[:300],
-        ip=request.remote_addr,
-    )
-    return found
-
-
-@blueprint.get("/api/3")
-def api_version() -> Response:
-    return jsonify({"version": 3})
-
-
-@blueprint.route("/api/3/action/<name>", methods=["GET", "POST"])
-@blueprint.route("/api/action/<name>", methods=["GET", "POST"])
-def dispatch(name: str) -> tuple[Response, int]:
-    found = ACTIONS.get(name)
-    try:
-        if found is None:
-            raise CkanError(400, "Bad Request", f"Bad request - Action name not known: {name}")
-        if found.write and request.method != "POST":
-            raise CkanError(400, "Bad Request", f"Bad request - {name} changes data: use POST")
-        data = _request_data()
-        if _has_nul(data):  # PostgreSQL cannot store or even compare them
-            raise CkanError(400, "Bad Request", "Bad request - NUL characters are not allowed")
-        result = _run(found, data)
-        if isinstance(result, CkanError):
-            raise result  # refused, but what it recorded stands (an openness request)
-        return _envelope(name, {"success": True, "result": result}), 200
-    except CkanError as error:
-        body = {"__type": error.kind, "message": error.text, **error.fields}
-        return _envelope(name, {"success": False, "error": body}), error.status
-    except CatalogError as error:
-        status, body = _refusal(error)
-        return _envelope(name, {"success": False, "error": body}), status
-    except SearchUnavailable as error:
-        body = {"__type": "Search Error", "message": f"Search error: {error}"}
-        return _envelope(name, {"success": False, "error": body}), 409
-
-
-def _envelope(name: str, body: dict[str, Any]) -> Response:
-    return jsonify({"help": f"{request.url_root}api/3/action/help_show?name={name}", **body})
-
-
-def _run(found: Action, data: dict[str, Any]) -> Any:
-    """One transaction; a refused action rolls back to a savepoint, so what was recorded
-    on the way in (the token's use) is kept and nothing of the action is. A handler that
-    returns a `CkanError` instead of raising it has its work committed."""
-    writes = found.write or presented_token() is not None  # a token's use is audited
-    with database().transaction() if writes else database().sessions() as session:
-        services = access(session)
-        caller = _caller(services)
-        context = Context(session, caller, request.remote_addr, request.url_root, services)
-        outcome, failed = _attempt(found, context, data)
-    if failed:
-        raise outcome
-    return outcome
-
-
-def _attempt(found: Action, context: Context, data: dict[str, Any]) -> tuple[Any, bool]:
-    """(result, False), or (the refusal, True) with the action's work rolled back."""
-    try:
-        with context.session.begin_nested():
-            return found.handler(context, data), False
-    except (CatalogError, CkanError) as error:
-        return error, True
-    except IntegrityError:
-        conflict = (
-            "与同时进行的另一修改冲突，请重试 "
-            "(Conflicts with a change made at the same time; try again.)"
-        )
-        return validation({"name": [conflict]}), True
-
-
-def _request_data() -> dict[str, Any]:
-    if request.method == "GET":
-        return _flat(request.args)
-    if request.files:
-        raise validation(
-            {
-                "upload": [
-                    "不支持上传文件，请给出资源网址 (File uploads are not supported; give a url.)"
-                ]
-            }
-        )
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return _flat(request.form)
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise CkanError(400, "Bad Request", f"Bad request - JSON Error: {error}") from error
-    if not isinstance(data, dict):
-        raise CkanError(
-            400,
-            "Bad Request",
-            "Bad request - JSON Error: the request body must be a JSON object",
-        )
-    return data
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def _flat(values: Any) -> dict[str, Any]:
-    """A MultiDict as a dict: one value as itself, a repeated key as a list."""
-    return {key: items[0] if len(items) == 1 else items for key, items in values.lists()}
-
-
-def _refusal(error: CatalogError) -> tuple[int, dict[str, Any]]:
-    if isinstance(error, NotFound):
-        return 404, {"__type": "Not Found Error", "message": f"Not found: {_text(error)}"}
-    if isinstance(error, Forbidden | Unauthenticated):
-        return 403, {"__type": "Authorization Error", "message": f"Access denied: {_text(error)}"}
-    fields = ckan_errors({k: v for k, v in error.errors.items() if k != "_"})
-    return 409, {"__type": "Validation Error", "message": _text(error), **fields}
-
-
-def _text(error: CatalogError) -> str:
-    return message_text(error.errors)
+    write: bool = False
+    scope: str | None = field(kw_only=True)
+    right: str | None = field(kw_only=True)
 
 
 # -- parameters -------------------------------------------------------------------------------
@@ -332,6 +179,3 @@ def listing(data: dict[str, Any], name: str) -> list[str] | None:
     if not isinstance(raw, list) or not all(isinstance(v, str | int) for v in raw):
         raise validation({name: ["应为文本列表 (Must be a list of strings)"]})
     return [str(v).strip() for v in raw]
-
-
-from . import ckan_actions, ckan_search, ckan_writes  # noqa: E402,F401  (registers the actions)

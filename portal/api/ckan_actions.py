@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..catalog.errors import NotFound
 from ..models import Dataset, Organization, Resource, Zone, dataset_zones
 from ..visibility import PUBLIC, findable
-from .ckan import Context, action, boolean, identifier, integer, listing
+from .ckan import Context, boolean, identifier, integer, listing
 from .ckan_mapping import group_dict, organization_dict, package_dict, resource_dict
 from .ckan_search import MAX_ROWS, bytewise, packages
 
@@ -27,7 +27,6 @@ GROUP_LIST_FIELDS_MAX = 25  # … and with all_fields
 DATASETS_SHOWN = 1000  # organization_show / group_show with include_datasets
 
 
-@action("status_show")
 def status_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "site_title": "青岛市公共数据开放平台",
@@ -79,7 +78,6 @@ def _page(query: Select, data: dict[str, Any], default: int | None, high: int) -
     return query.limit(limit) if limit is not None else query
 
 
-@action("package_list")
 def package_list(context: Context, data: dict[str, Any]) -> list[str]:
     """Names of the public datasets, by name (CKAN lists public datasets only)."""
     query = select(Dataset.name).where(findable(PUBLIC))
@@ -87,12 +85,10 @@ def package_list(context: Context, data: dict[str, Any]) -> list[str]:
     return list(context.session.scalars(_page(query, data, None, 10**9)))
 
 
-@action("package_show")
 def package_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     return package_dict(find_dataset(context, identifier(data, "id", "name")), context.download_url)
 
 
-@action("current_package_list_with_resources")
 def current_package_list_with_resources(
     context: Context, data: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -103,7 +99,6 @@ def current_package_list_with_resources(
     return packages(context, ids)
 
 
-@action("resource_show")
 def resource_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     key = identifier(data, "id")
     resource = context.session.get(Resource, key)
@@ -114,7 +109,6 @@ def resource_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     return resource_dict(dataset, dataset.resources[position], position, context.download_url)
 
 
-@action("license_list")
 def license_list(context: Context, data: dict[str, Any]) -> list[dict[str, Any]]:
     """The licenses the public catalog uses (ours are free text: the text is the id)."""
     query = (
@@ -130,7 +124,6 @@ def license_list(context: Context, data: dict[str, Any]) -> list[dict[str, Any]]
     ]
 
 
-@action("tag_list")
 def tag_list(context: Context, data: dict[str, Any]) -> list[Any]:
     """Keywords of the public catalog; `query` keeps those containing it."""
     if data.get("vocabulary_id"):
@@ -184,7 +177,6 @@ def _listed(items: list[Any], data: dict[str, Any], all_fields: bool) -> list[An
     return items[offset : offset + limit]
 
 
-@action("organization_list")
 def organization_list(context: Context, data: dict[str, Any]) -> list[Any]:
     organizations = list(context.session.scalars(select(Organization)))
     wanted = listing(data, "organizations")
@@ -198,7 +190,6 @@ def organization_list(context: Context, data: dict[str, Any]) -> list[Any]:
     return [organization_dict(o, counts.get(o.id, 0)) for o in chosen]
 
 
-@action("organization_show")
 def organization_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     organization = find_organization(context, identifier(data, "id", "name"))
     counts = organization_counts(context)
@@ -228,7 +219,6 @@ def _first_datasets(context: Context, query: Select) -> list[dict[str, Any]]:
     return packages(context, list(context.session.scalars(query)))
 
 
-@action("group_list")
 def group_list(context: Context, data: dict[str, Any]) -> list[Any]:
     zones = list(context.session.scalars(select(Zone).options(selectinload(Zone.scenarios))))
     wanted = listing(data, "groups")
@@ -242,7 +232,6 @@ def group_list(context: Context, data: dict[str, Any]) -> list[Any]:
     return [group_dict(z, counts.get(z.code, 0)) for z in chosen]
 
 
-@action("group_show")
 def group_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     zone = _zone(context, identifier(data, "id", "name"))
     result = group_dict(zone, _zone_counts(context).get(zone.code, 0))

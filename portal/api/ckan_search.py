@@ -25,7 +25,7 @@ from ..models import Dataset, Organization, Zone, dataset_zones
 from ..search import SearchQuery
 from ..services import search_backend
 from ..visibility import Viewer, findable
-from .ckan import Context, action, boolean, integer, listing
+from .ckan import Context, boolean, integer, listing
 from .ckan_mapping import package_dict
 from .ckan_query import DEFAULT_SORT, VOCABULARIES, Parsed, parse, parse_sort
 
@@ -124,7 +124,6 @@ def _text(data: dict[str, Any], name: str) -> str:
     return str(raw)
 
 
-@action("package_search")
 def package_search(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     rows = integer(data, "rows", 10, MAX_ROWS)
     start = integer(data, "start", 0)

@@ -11,7 +11,8 @@ restored), which CKAN shows as `state: deleted`.
 
 Organizations (our departments): the platform authority or an administrator. No token
 scope covers the department registry yet (tokens.ROLE_SCOPES), so any valid token of
-such an account may; the right is the role's.
+such an account may: the rule "organization.manage" of access/rights.py, which the
+dispatcher checks.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ..catalog.documents import dataset_document
 from ..catalog.errors import Forbidden, NotFound
 from ..models import Dataset, OpennessRequest, Organization, Resource, User
 from ..services import policy
-from .ckan import CkanError, Context, action, identifier, validation
+from .ckan import CkanError, Context, identifier, validation
 from .ckan_actions import find_dataset, find_organization, organization_counts
 from .ckan_mapping import (
     ALIASED,
@@ -104,7 +105,6 @@ def _reason(data: dict[str, Any]) -> str | None:
 
 
 # -- packages ---------------------------------------------------------------------------------
-@action("package_create", write=True)
 def package_create(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     user = context.user(MANAGE)
     profile = profile_from_package(data, _resolver(context))
@@ -164,13 +164,11 @@ def _awaiting(request: OpennessRequest) -> CkanError:
     return error
 
 
-@action("package_update", write=True)
 def package_update(context: Context, data: dict[str, Any]) -> dict[str, Any] | CkanError:
     user, dataset = _writable(context, identifier(data, "id", "name"))
     return _update(context, user, dataset, data)
 
 
-@action("package_patch", write=True)
 def package_patch(context: Context, data: dict[str, Any]) -> dict[str, Any] | CkanError:
     user, dataset = _writable(context, identifier(data, "id", "name"))
     return _update(context, user, dataset, patched(package_dict(dataset), data))
@@ -196,7 +194,6 @@ def patched(current: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-@action("package_delete", write=True)
 def package_delete(context: Context, data: dict[str, Any]) -> None:
     """Withdraws the dataset (CKAN's soft delete): kept, restorable, no longer listed."""
     user, dataset = _writable(context, identifier(data, "id", "name"))
@@ -231,7 +228,6 @@ def _resource_write(
     return result["resources"][-1]
 
 
-@action("resource_create", write=True)
 def resource_create(context: Context, data: dict[str, Any]) -> dict[str, Any] | CkanError:
     item = {k: v for k, v in data.items() if k != "package_id"}
 
@@ -263,28 +259,20 @@ def _replace(context: Context, data: dict[str, Any], merge: bool) -> dict[str, A
     return _resource_write(context, resource.dataset_id, swap)
 
 
-@action("resource_update", write=True)
 def resource_update(context: Context, data: dict[str, Any]) -> dict[str, Any] | CkanError:
     return _replace(context, data, merge=False)
 
 
-@action("resource_patch", write=True)
 def resource_patch(context: Context, data: dict[str, Any]) -> dict[str, Any] | CkanError:
     return _replace(context, data, merge=True)
 
 
 # -- organizations ----------------------------------------------------------------------------
 def _registrar(context: Context) -> User:
-    user = context.user(None)
-    if user.role not in ("authority", "admin"):
-        raise Forbidden.because(
-            "只有开放主管部门或管理员可以登记机构",
-            "Only the platform authority or an administrator registers organizations.",
-        )
-    return user
+    """The caller; the dispatcher has checked the "organization.manage" right."""
+    return context.user(None)
 
 
-@action("organization_create", write=True)
 def organization_create(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     user = _registrar(context)
     organization = _catalog(context, user).organizations.create(organization_from_ckan(data))
@@ -315,11 +303,9 @@ def _organization_update(context: Context, data: dict[str, Any], merge: bool) ->
     return organization_dict(updated, counts.get(updated.id, 0))
 
 
-@action("organization_update", write=True)
 def organization_update(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     return _organization_update(context, data, merge=False)
 
 
-@action("organization_patch", write=True)
 def organization_patch(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     return _organization_update(context, data, merge=True)

@@ -16,6 +16,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal import create_app, lifecycle
+from portal.access import rights
+from portal.access.tokens import ROLE_SCOPES
+from portal.api.ckan_dispatch import ACTIONS as TABLE
 from portal.api.ckan_mapping import OUR_FIELDS
 from portal.models import AuditEntry, Dataset, OpennessRequest
 from portal.services import access, database, indexer, search_backend
@@ -610,3 +613,14 @@ def test_token_use_is_audited_and_a_refused_write_leaves_the_chain_intact(world:
         uses = session.scalars(select(AuditEntry).where(AuditEntry.action == "token.use")).all()
         assert any("package_create" in (e.subject or "") for e in uses)
         assert access(session, world.app).audit.verify().intact
+
+
+def test_every_action_states_who_may_call_it() -> None:
+    """The action table is written out (no registration by import), and every entry names
+    the token scope and the rule it needs, which the dispatcher checks."""
+    assert set(ACTIONS) <= set(TABLE)
+    for name, entry in TABLE.items():
+        assert entry.scope is None or entry.scope in ROLE_SCOPES, name
+        assert entry.right is None or entry.right in rights.RULES, name
+        if entry.write:
+            assert entry.scope or entry.right, f"{name} writes but names no scope or rule"
