@@ -1,7 +1,6 @@
-"""The import graph: `schemas` ← `harvesters` ← `portal`, and no cycle among the modules
-of `portal` but the two known ones (route modules that register on their package's
-blueprint by being imported; issue 14 removes them). Read statically from the source,
-module-level imports only, as they run when a module is imported."""
+"""The import graph: `schemas` ← `harvesters` ← `portal`, and no cycle among the modules.
+Read statically from the source, module-level imports only, as they run when a module is
+imported."""
 
 from __future__ import annotations
 
@@ -9,18 +8,6 @@ import ast
 from pathlib import Path
 
 from tests import CHECKOUT, PACKAGES
-
-# Each a strongly connected set of modules; a new cycle, or one of these gone, fails.
-KNOWN_CYCLES = {
-    frozenset(
-        {"portal.web", "portal.web.accounts", "portal.web.authority", "portal.web.i18n"}
-        | {"portal.web.officer", "portal.web.pages", "portal.web.workspace"}
-    ),
-    frozenset(
-        {"portal.api", "portal.api.access", "portal.api.catalog", "portal.api.openapi"}
-        | {"portal.api.search"}
-    ),
-}
 
 
 def modules() -> dict[str, Path]:
@@ -104,10 +91,8 @@ def test_imports_point_one_way() -> None:
             assert not wrong, f"{name} imports {wrong}"
 
 
-def test_no_import_cycle_but_the_known_ones() -> None:
-    found = cycles(graph())
-    assert not found - KNOWN_CYCLES, f"new import cycles: {found - KNOWN_CYCLES}"
-    assert not KNOWN_CYCLES - found, "a known cycle is gone: take it off KNOWN_CYCLES"
+def test_no_import_cycle() -> None:
+    assert not cycles(graph())
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:

@@ -21,8 +21,8 @@ from ..catalog.documents import dataset_document
 from ..catalog.errors import CatalogError, Invalid, NotFound
 from ..models import Application, Dataset, OpennessRequest
 from ..services import access, database
-from . import blueprint
 from .auth import caller, optional_caller
+from .rest import blueprint
 from .serialize import application_json, grant_json, report_json, token_json
 
 T = TypeVar("T")

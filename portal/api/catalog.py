@@ -24,7 +24,7 @@ from ..catalog.errors import Invalid, NotFound
 from ..models import Dataset, Organization, Zone, dataset_zones
 from ..services import catalog, database
 from ..visibility import PUBLIC, findable
-from . import blueprint
+from .rest import blueprint
 
 MAX_LIMIT = 500
 

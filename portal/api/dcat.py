@@ -17,7 +17,7 @@ from ..catalog.dcat_export import (
     serialize,
 )
 from ..services import database, settings
-from . import problem
+from .rest import problem
 
 blueprint = Blueprint("dcat", __name__)
 

@@ -25,7 +25,7 @@ from schemas.access import (
     UsageReportSchema,
 )
 
-from . import blueprint
+from .rest import blueprint
 
 NULLABLE_STRING = {"type": "string", "nullable": True}
 MESSAGES = {

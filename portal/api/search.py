@@ -11,8 +11,8 @@ from ..search import SearchUnavailable
 from ..search.params import BadParameters, parse
 from ..services import database, search_backend
 from ..visibility import PUBLIC, Viewer, viewer_of
-from . import blueprint, problem
 from .auth import caller, presented_token
+from .rest import blueprint, problem
 
 
 def current_viewer() -> Viewer:

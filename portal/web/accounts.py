@@ -31,7 +31,7 @@ from ..db import utcnow
 from ..mail import send_mail
 from ..models import PasswordReset, User
 from ..services import access, database, settings
-from . import blueprint
+from .site import blueprint
 
 Errors = dict[str, list[Message]]
 

@@ -41,7 +41,7 @@ from ..models import AuditEntry, OpennessRequest, User, Zone
 from ..search import SearchUnavailable
 from ..services import access, catalog, database, indexer, policy
 from ..visibility import Viewer
-from . import blueprint
+from .site import blueprint
 
 T = TypeVar("T")
 

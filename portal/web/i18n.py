@@ -12,8 +12,8 @@ from flask import Flask, redirect, request
 from flask_babel import Babel
 from werkzeug.wrappers import Response
 
-from . import blueprint
 from .language import COOKIE, LANGUAGES, bi, page_language, select_locale
+from .site import blueprint
 
 ONE_YEAR = 365 * 24 * 3600
 

@@ -34,7 +34,7 @@ from ..harvest.sources import get_source, run_source
 from ..models import Dataset, HarvestJob, HarvestRecord, HarvestSource, OpennessRequest, User
 from ..services import access, audit_anchor, catalog, database, policy
 from ..visibility import PUBLIC, may_find
-from . import blueprint
+from .site import blueprint
 from .workspace import _attempt, _ip, _officer, _user, indexer_drain
 
 PAGE_SIZE = 50  # datasets a page of the department's catalog

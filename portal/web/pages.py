@@ -32,8 +32,8 @@ from ..search.params import BadParameters, parse
 from ..search.query import FACETS, MAX_OFFSET
 from ..services import catalog, database, policy, search_backend
 from ..visibility import PUBLIC, may_find
-from . import blueprint
 from .language import page_language
+from .site import blueprint
 from .stats import (
     Breakdown,
     Department,

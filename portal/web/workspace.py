@@ -35,7 +35,7 @@ from ..models import Dataset, Grant, User
 from ..search import SearchUnavailable
 from ..services import access, audit_anchor, database, indexer, policy, settings
 from ..visibility import PUBLIC, may_find
-from . import blueprint
+from .site import blueprint
 
 T = TypeVar("T")
 ID = "int(min=1, max=2147483647)"  # an id the database can hold (a larger one: 404)
