@@ -69,12 +69,12 @@ class Grants:
         query = select(Grant).where(
             Grant.revoked_at.is_(None), Grant.report_due < now, Grant.expires_at > Grant.report_due
         )
-        if user.role == "officer":
+        if not rights.allowed(user, "catalog.all"):
+            if not rights.allowed(user, "department.officer"):
+                raise Forbidden.because("无权查看", "You may not see this.")
             query = query.join(Dataset, Grant.dataset_id == Dataset.id).where(
                 Dataset.publisher_id == user.organization_id
             )
-        elif user.role != "authority":
-            raise Forbidden.because("无权查看", "You may not see this.")
         return list(self.session.scalars(query.order_by(Grant.report_due)))
 
     def revoke(

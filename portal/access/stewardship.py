@@ -52,7 +52,7 @@ class Stewardship:
     def create(self, user: User, data: dict[str, Any], *, ip: str | None = None) -> Dataset:
         """A new dataset of the officer's own department."""
         publisher = self.session.get(Organization, user.organization_id or "")
-        if user.role != "officer" or publisher is None:
+        if not rights.allowed(user, "dataset.create") or publisher is None:
             raise Forbidden.because(
                 "只有部门数据官可以登记数据集", "Only a department's officers register datasets."
             )

@@ -22,21 +22,16 @@ from schemas import message
 from ..catalog.errors import Invalid, NotFound, Unauthenticated
 from ..db import utcnow
 from ..models import ApiToken, Grant, User
+from . import rights
 from .accounts import token_digest
 from .audit import AuditLog
 
 PREFIX = "qdp_"  # recognisable in logs and by secret scanners
 MAX_DAYS = 366
 GRANT_SCOPE = re.compile(r"^grant:(\d{1,10})$")  # longer: no grant id, and no SQL integer
-# scope → the roles that may put it on a token (what the token then does is checked by
-# the services all the same: a scope narrows a user's rights, it never adds to them)
-ROLE_SCOPES: dict[str, tuple[str, ...]] = {
-    "catalog:read": ("enterprise", "officer", "authority", "operator", "admin"),
-    "catalog:manage": ("officer",),
-    "applications": ("enterprise", "operator"),
-    "reviews": ("authority", "officer"),
-    "audit:read": ("authority", "admin"),
-}
+# Which roles may put which scope on a token is rights.ROLE_SCOPES; what the token then
+# does is checked by the services all the same: a scope narrows a user's rights, it never
+# adds to them.
 
 
 @dataclass(frozen=True)
@@ -98,8 +93,8 @@ class Tokens:
         return token, secret
 
     def _allowed(self, user: User, scope: str) -> bool:
-        if scope in ROLE_SCOPES:
-            return user.role in ROLE_SCOPES[scope]
+        if scope in rights.ROLE_SCOPES:
+            return scope in rights.role_scopes(user)
         match = GRANT_SCOPE.match(scope)
         if match:
             grant = self.session.get(Grant, int(match.group(1)))

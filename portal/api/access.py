@@ -120,9 +120,9 @@ def list_applications() -> Response:
     def work(session: Session) -> list[dict[str, Any]]:
         user = caller(session).user
         applications = access(session).applications
-        if user.role == "authority":
+        if rights.allowed(user, "queue.formality"):
             found = applications.formality_queue(user)
-        elif user.role == "officer":
+        elif rights.allowed(user, "queue.substantive"):
             found = applications.substantive_queue(user)
         else:
             found = applications.mine(user)

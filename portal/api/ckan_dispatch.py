@@ -50,7 +50,7 @@ ACTIONS: dict[str, Action] = {
     "resource_create": Action(ckan_writes.resource_create, write=True, scope=MANAGE, right=None),
     "resource_update": Action(ckan_writes.resource_update, write=True, scope=MANAGE, right=None),
     "resource_patch": Action(ckan_writes.resource_patch, write=True, scope=MANAGE, right=None),
-    # No token scope covers the department registry (tokens.ROLE_SCOPES): any token of
+    # No token scope covers the department registry (rights.ROLE_SCOPES): any token of
     # the authority or an administrator will do.
     "organization_create": Action(
         ckan_writes.organization_create, write=True, scope=None, right="organization.manage"

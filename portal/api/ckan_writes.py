@@ -10,7 +10,7 @@ filed and the error asks for one. package_delete withdraws the dataset (it can b
 restored), which CKAN shows as `state: deleted`.
 
 Organizations (our departments): the platform authority or an administrator. No token
-scope covers the department registry yet (tokens.ROLE_SCOPES), so any valid token of
+scope covers the department registry yet (rights.ROLE_SCOPES), so any valid token of
 such an account may: the rule "organization.manage" of access/rights.py, which the
 dispatcher checks.
 """

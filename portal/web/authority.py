@@ -70,10 +70,9 @@ def _may(session: Session, action: str) -> User:
 
 
 def _authority(session: Session) -> User:
-    """Zones and the profile are the authority's to keep (domain.md §1); rights.py has no
-    rule of its own for them."""
+    """Zones and the profile are the authority's to keep (domain.md §1)."""
     user = _user(session)
-    if user.role != "authority":
+    if not rights.allowed(user, "profile.manage"):
         abort(403)
     return user
 

@@ -498,15 +498,13 @@ def summarize(job: HarvestJob) -> JobSummary:
 def _harvest_user(session: Session) -> User:
     """An officer (their department's sources) or the authority (every source)."""
     user = _user(session)
-    if user.role == "authority" or (user.role == "officer" and user.organization is not None):
+    if rights.allowed(user, "harvest.use"):
         return user
     abort(403)
 
 
 def _sees(user: User, source: HarvestSource) -> bool:
-    return user.role == "authority" or (
-        user.organization is not None and source.publisher == user.organization.name
-    )
+    return rights.allowed(user, "harvest.source", source)
 
 
 def _source(session: Session, user: User, name: str) -> HarvestSource:
@@ -544,7 +542,7 @@ def officer_harvest() -> ResponseReturnValue:
     with database().sessions() as session:
         user = _harvest_user(session)
         query = select(HarvestSource).order_by(HarvestSource.name)
-        if user.role != "authority":
+        if not rights.allowed(user, "catalog.all"):
             query = query.where(HarvestSource.publisher == user.organization.name)
         sources = [(s, summarize(s.jobs[0]) if s.jobs else None) for s in session.scalars(query)]
         return render_template("officer/harvest.html", sources=sources, user=user)

@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from harvesters import SourceSettings, load_harvester
 from schemas import message
 
+from ..access import rights
 from ..access.applications import Applications
-from ..access.tokens import MAX_DAYS, ROLE_SCOPES
+from ..access.tokens import MAX_DAYS
 from ..catalog.errors import CatalogError, NotFound
 from ..db import utcnow
 from ..harvest.runner import HarvestReport, run_harvest
@@ -119,15 +120,15 @@ def workspace() -> ResponseReturnValue:
         user = _user(session)
         services = access(session)
         context: dict[str, Any] = {"user": user, "overdue": Applications.overdue}
-        if user.role in ("enterprise", "operator"):
+        if rights.allowed(user, "application.submit"):
             context["applications"] = services.applications.mine(user)
             context["grants"] = services.grants.mine(user)
             context["tokens"] = services.tokens.of(user)
             context.update(_grant_helpers())
-        if user.role == "authority":
+        if rights.allowed(user, "queue.formality"):
             context["formality"] = services.applications.formality_queue(user)
             context["openness"] = services.stewardship.pending(user)
-        if user.role == "officer":
+        if rights.allowed(user, "queue.substantive"):
             context["substantive"] = services.applications.substantive_queue(user)
             context["overdue_reports"] = services.grants.reports_overdue(user)
         return render_template("workspace/index.html", **context)
@@ -285,7 +286,7 @@ def _scope_choices(session: Session, user: User) -> tuple[list[str], list[Grant]
     grants = [
         g for g in access(session).grants.mine(user) if g.revoked_at is None and g.expires_at > now
     ]
-    return [scope for scope, roles in ROLE_SCOPES.items() if user.role in roles], grants
+    return rights.role_scopes(user), grants
 
 
 @blueprint.route("/workspace/tokens", methods=["GET", "POST"])
@@ -358,7 +359,7 @@ UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.(xlsx|csv)$")
 
 def _officer(session: Session) -> User:
     user = _user(session)
-    if user.role != "officer" or user.organization is None:
+    if not rights.allowed(user, "dataset.create"):
         abort(403)
     return user
 

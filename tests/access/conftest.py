@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from portal import create_app, lifecycle
 from portal.access import FileStore
-from portal.access.tokens import ROLE_SCOPES
+from portal.access.rights import ROLE_SCOPES
 from portal.catalog import Catalog
 from portal.services import access, database, policy, settings
 

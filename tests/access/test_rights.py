@@ -4,6 +4,7 @@ grant …) so one allowed call cannot spoil the next."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from portal.models import ApiToken, Grant, OpennessRequest, User
 from portal.services import access, database
+from tests import CHECKOUT
 
 from .conftest import ROLES, World
 
@@ -317,3 +319,22 @@ def test_an_enterprise_cannot_reach_another_s_objects_by_guessing_ids(world: Wor
     mine = world.call("GET", "/api/v1/applications", "other_enterprise").get_json()
     assert mine["applications"] == []
     assert world.call("GET", "/api/v1/grants", "other_enterprise").get_json()["grants"] == []
+
+
+def test_no_role_decision_outside_the_rights_and_visibility_modules() -> None:
+    """Who may do what is access/rights.py, who may see what portal/visibility.py; a
+    role compared anywhere else is a rule that other paths do not share."""
+    allowed = {
+        "portal/access/rights.py",
+        "portal/visibility.py",
+        "portal/access/accounts.py",  # checks a new account: a known role, an officer's department
+    }
+    comparison = re.compile(r"\.role\s*(==|!=|\bin\b|\bnot in\b)|\brole\s*(==|!=)\s*[\"']")
+    found = [
+        f"{path.relative_to(CHECKOUT)}:{number}: {line.strip()}"
+        for path in (CHECKOUT / "portal").rglob("*.py")
+        if path.relative_to(CHECKOUT).as_posix() not in allowed
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if comparison.search(line)
+    ]
+    assert not found, "\n".join(found)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from portal import create_app, lifecycle
 from portal.access import rights
-from portal.access.tokens import ROLE_SCOPES
+from portal.access.rights import ROLE_SCOPES
 from portal.api.ckan_dispatch import ACTIONS as TABLE
 from portal.api.ckan_mapping import OUR_FIELDS
 from portal.models import AuditEntry, Dataset, OpennessRequest
