@@ -142,6 +142,12 @@ class Tokens:
         token.last_used_at = now
         return Caller(token.user, token)
 
+    def use(self, secret: str, *, ip: str | None, request_line: str) -> Caller:
+        """`resolve`, and the use recorded in the audit log (what was asked, from where)."""
+        found = self.resolve(secret, ip=ip)
+        self.audit.append("token.use", actor=found.label, subject=request_line[:300], ip=ip)
+        return found
+
 
 def _expired(expires_at: datetime | None, now: datetime) -> bool:
     return expires_at is not None and expires_at <= now

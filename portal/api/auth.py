@@ -37,15 +37,9 @@ def optional_caller(session: Session) -> Caller | None:
     secret = presented_token()
     if secret is None:
         return None
-    services = access(session)
-    caller = services.tokens.resolve(secret, ip=request.remote_addr)
-    services.audit.append(
-        "token.use",
-        actor=caller.label,
-        subject=f"{request.method} {request.path}"[:300],
-        ip=request.remote_addr,
+    return access(session).tokens.use(
+        secret, ip=request.remote_addr, request_line=f"{request.method} {request.path}"
     )
-    return caller
 
 
 def caller(session: Session, scope: str | None = None) -> Caller:

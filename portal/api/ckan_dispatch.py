@@ -83,14 +83,9 @@ def _caller(services: Access) -> Caller | None:
     secret = presented_token()
     if secret is None:
         return None
-    found = services.tokens.resolve(secret, ip=request.remote_addr)
-    services.audit.append(
-        "token.use",
-        actor=found.label,
-        subject=f"{request.method} {request.path}"[:300],
-        ip=request.remote_addr,
+    return services.tokens.use(
+        secret, ip=request.remote_addr, request_line=f"{request.method} {request.path}"
     )
-    return found
 
 
 @blueprint.get("/api/3")

@@ -19,16 +19,9 @@ from harvesters import (
     Validated,
     available_harvesters,
 )
-from harvesters.base import stable_name
-from harvesters.ckan import (
-    CkanHarvester,
-    HarvestSourceError,
-    PackageMapper,
-    default_prefix,
-    load_mapping,
-    solr_date,
-    to_date,
-)
+from harvesters.base import HarvestSourceError, stable_name
+from harvesters.ckan import CkanHarvester, solr_date
+from harvesters.formats.ckan import PackageMapper, default_prefix, load_mapping, to_date
 from portal.catalog import Catalog
 from portal.harvest import run_harvest
 from portal.services import database, policy

@@ -1,0 +1,1 @@
+"""One module per metadata format: how its records map onto our profile."""
