@@ -467,6 +467,64 @@ def query_mix(count: int, publishers: list[str], seed: int = SEED) -> list[list[
     return mix
 
 
+def ckan_mix(count: int, publishers: list[str], size: int, seed: int = SEED) -> list[dict]:
+    """`count` package_search calls as clients send them: words; a department's datasets,
+    the last changed first; a zone with facets; a harvester's incremental pages (changed
+    since, oldest first); a dump's pages by name, deep into the catalog."""
+    rng = random.Random(seed)
+    zones = vocab("zones").codes
+    facets = json.dumps(["organization", "groups", "tags", "res_format", "license_id"])
+    kinds = ["words", "department", "zone+facets", "changed-since", "by-name"]
+    mix = []
+    for n in range(count):
+        kind = kinds[n % len(kinds)]
+        if kind == "words":
+            params = {"q": rng.choice(SHORT + PHRASES + TWO_WORDS)}
+        elif kind == "department":
+            params = {"fq": f"organization:{rng.choice(publishers)}", "rows": "100"}
+            params["sort"] = "metadata_modified desc"
+        elif kind == "zone+facets":
+            params = {"fq": f"groups:{rng.choice(zones)}", "facet.field": facets, "rows": "20"}
+        elif kind == "changed-since":
+            since = f"{rng.randint(2016, 2024)}-{rng.randint(1, 12):02d}-01T00:00:00Z"
+            params = {"fq": f"metadata_modified:[{since} TO *]", "rows": "100"}
+            params["sort"] = "metadata_modified asc"
+        else:
+            params = {"sort": "name asc", "rows": "100", "start": str(rng.randrange(0, size))}
+        mix.append({"kind": kind, **params})
+    rng.shuffle(mix)
+    return mix
+
+
+def ckan_runs(app: Any, mix: list[dict], budget: float) -> dict[str, list[float]]:
+    """package_search in process (test client: routing, parsing, the engine, the packages
+    from the database, JSON), and the engine's share of each call, timed around it."""
+    backend = search_backend(app)
+    engine_ms: list[float] = []
+    search_engine = backend.search
+
+    def timed_engine(query: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return search_engine(query)
+        finally:
+            engine_ms.append((time.perf_counter() - started) * 1000)
+
+    backend.search = timed_engine  # type: ignore[method-assign]
+    client = app.test_client()
+
+    def call(params: dict) -> None:
+        query = {k: v for k, v in params.items() if k != "kind"}
+        response = client.get("/api/3/action/package_search", query_string=query)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+
+    try:
+        total = timed_runs(call, mix, 10, budget)
+    finally:
+        backend.search = search_engine  # type: ignore[method-assign]
+    return {"total": total, "engine": engine_ms[-len(total) :]}
+
+
 def path_of(params: list[tuple[str, str]]) -> str:
     return "/api/v1/search?" + urllib.parse.urlencode(params)
 
@@ -625,6 +683,9 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
         result["with_hits"] = sum(backend.search(effective(q)).total > 0 for q in queries) / len(
             queries
         )
+        ckan = ckan_mix(max(50, args.queries // 2), [p.name for p in publishers], total)
+        result["ckan"] = ckan_runs(app, ckan, args.budget)
+        log(size, f"CKAN package_search p95 {percentiles(result['ckan']['total'])[1]:.1f} ms")
         states = {"no": ["as is"], "yes": ["ANALYZE"], "both": ["as is", "ANALYZE"]}
         for state in states[args.analyze]:
             if state == "ANALYZE":
@@ -784,6 +845,18 @@ def table(result: dict[str, Any]) -> str:
         each(lambda s: triple(s["suggest"])),
     )
     row("queries of the mix with at least one hit", [f"{result['with_hits']:.0%}"])
+    if "ckan" in result:
+        ckan = result["ckan"]
+        row(
+            f"CKAN `package_search` in process ({len(ckan['total'])} calls: words, a "
+            "department by date, a zone with 5 facets, changed-since pages, pages by name), "
+            "p50 / p95 / p99",
+            [triple(ckan["total"])],
+        )
+        row("  of which the engine, p50 / p95 / p99", [triple(ckan["engine"])])
+        c50, c95 = percentiles(ckan["total"])[:2]
+        e50, e95 = percentiles(ckan["engine"])[:2]
+        row("  package_search ÷ engine alone (p50, p95)", [f"{c50 / e50:.1f}× / {c95 / e95:.1f}×"])
     if all(s.get("http") for s in states.values()):
         best = {name: best_http(states[name]["http"], 8) for name in names}
         row(

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
-
+from ..catalog import listings
 from ..catalog.errors import NotFound
-from ..models import Dataset, Organization, Resource, Zone, dataset_zones
-from ..visibility import PUBLIC, findable
+from ..models import Dataset, Organization, Zone
+from ..visibility import PUBLIC
 from .ckan import Context, boolean, identifier, integer, listing
 from .ckan_mapping import group_dict, organization_dict, package_dict, resource_dict
-from .ckan_search import MAX_ROWS, bytewise, packages
+from .ckan_search import MAX_ROWS, packages
 
 GROUP_LIST_MAX = 1000  # CKAN's caps on organization_list / group_list
 GROUP_LIST_FIELDS_MAX = 25  # … and with all_fields
@@ -43,46 +41,33 @@ def status_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
 def find_dataset(context: Context, key: str) -> Dataset:
     """A dataset by id or name that the caller may see; else Not Found (never a hint
     that a non-public one exists)."""
-    dataset = context.session.scalar(
-        select(Dataset)
-        .where(or_(Dataset.id == key, Dataset.name == key))
-        .options(
-            joinedload(Dataset.publisher),
-            selectinload(Dataset.zones),
-            selectinload(Dataset.resources),
-            selectinload(Dataset.fields),
-        )
-    )
+    dataset = listings.dataset_by_key(context.session, key)
     if dataset is None or not context.may_see(dataset):
         raise NotFound.entity("数据集", "dataset", key)
     return dataset
 
 
 def find_organization(context: Context, key: str) -> Organization:
-    found = context.session.scalar(
-        select(Organization).where(or_(Organization.id == key, Organization.name == key))
-    )
+    found = listings.organization_by_key(context.session, key)
     if found is None:
         raise NotFound.entity("机构", "organization", key)
     return found
 
 
-def _page(query: Select, data: dict[str, Any], default: int | None, high: int) -> Select:
-    """`limit` and `offset` (or CKAN's `page`, counted from 1); no limit: everything."""
+def _page(data: dict[str, Any], default: int | None, high: int) -> tuple[int, int | None]:
+    """(offset, limit) from `limit` and `offset` (or CKAN's `page`, counted from 1); no
+    limit: everything."""
     given = data.get("limit") not in (None, "")
     limit = integer(data, "limit", default or 0, high) if given or default is not None else None
     offset = integer(data, "offset", 0)
     if data.get("offset") in (None, "") and data.get("page") not in (None, "") and limit:
         offset = (max(integer(data, "page", 1), 1) - 1) * limit
-    query = query.offset(offset)
-    return query.limit(limit) if limit is not None else query
+    return offset, limit
 
 
 def package_list(context: Context, data: dict[str, Any]) -> list[str]:
     """Names of the public datasets, by name (CKAN lists public datasets only)."""
-    query = select(Dataset.name).where(findable(PUBLIC))
-    query = query.order_by(bytewise(context.session, Dataset.name))
-    return list(context.session.scalars(_page(query, data, None, 10**9)))
+    return listings.public_names(context.session, *_page(data, None, 10**9))
 
 
 def package_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
@@ -92,16 +77,13 @@ def package_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
 def current_package_list_with_resources(
     context: Context, data: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    query = (
-        select(Dataset.id).where(findable(PUBLIC)).order_by(Dataset.updated_at.desc(), Dataset.name)
-    )
-    ids = list(context.session.scalars(_page(query, data, 10, MAX_ROWS)))
-    return packages(context, ids)
+    ids = listings.recent_public_ids(context.session, *_page(data, 10, MAX_ROWS))
+    return packages(context, ids, PUBLIC)
 
 
 def resource_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     key = identifier(data, "id")
-    resource = context.session.get(Resource, key)
+    resource = listings.resource_by_id(context.session, key)
     if resource is None:
         raise NotFound.entity("资源", "resource", key)
     dataset = find_dataset(context, resource.dataset_id)
@@ -111,13 +93,7 @@ def resource_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
 
 def license_list(context: Context, data: dict[str, Any]) -> list[dict[str, Any]]:
     """The licenses the public catalog uses (ours are free text: the text is the id)."""
-    query = (
-        select(Dataset.license)
-        .distinct()
-        .where(findable(PUBLIC))
-        .where(Dataset.license.is_not(None))
-    )
-    names = sorted(context.session.scalars(query))
+    names = listings.public_licenses(context.session)
     return [
         {"id": name, "title": name, "url": "", "status": "active", "od_conformance": "not reviewed"}
         for name in names
@@ -129,31 +105,19 @@ def tag_list(context: Context, data: dict[str, Any]) -> list[Any]:
     if data.get("vocabulary_id"):
         return []  # our keywords belong to no tag vocabulary
     wanted = str(data.get("query") or "").strip().casefold()
-    names: set[str] = set()
-    for keywords in context.session.scalars(select(Dataset.keywords).where(findable(PUBLIC))):
-        names.update(k for k in keywords or () if wanted in k.casefold())
-    ordered = sorted(names)
+    ordered = sorted(k for k in listings.public_keywords(context.session) if wanted in k.casefold())
     if boolean(data, "all_fields"):
         return [{"name": n, "display_name": n, "vocabulary_id": None} for n in ordered]
     return ordered
 
 
 # -- organizations (our departments) and groups (our zones) -----------------------------------
-def _public_counts(context: Context, column: Any, zoned: bool = False) -> dict[str, int]:
-    """Public datasets per department id, or per zone code."""
-    query = select(column, func.count()).select_from(Dataset)
-    if zoned:
-        query = query.join(dataset_zones, dataset_zones.c.dataset_id == Dataset.id)
-    rows = context.session.execute(query.where(findable(PUBLIC)).group_by(column))
-    return {key: count for key, count in rows}
-
-
 def organization_counts(context: Context) -> dict[str, int]:
-    return _public_counts(context, Dataset.publisher_id)
+    return listings.public_counts_by_department(context.session)
 
 
 def _zone_counts(context: Context) -> dict[str, int]:
-    return _public_counts(context, dataset_zones.c.zone_code, zoned=True)
+    return listings.public_counts_by_zone(context.session)
 
 
 def _sorted(items: list[Any], data: dict[str, Any], counts: dict[str, int], key: Any) -> list[Any]:
@@ -178,7 +142,7 @@ def _listed(items: list[Any], data: dict[str, Any], all_fields: bool) -> list[An
 
 
 def organization_list(context: Context, data: dict[str, Any]) -> list[Any]:
-    organizations = list(context.session.scalars(select(Organization)))
+    organizations = listings.organizations(context.session)
     wanted = listing(data, "organizations")
     if wanted:
         organizations = [o for o in organizations if o.name in wanted or o.id in wanted]
@@ -195,32 +159,22 @@ def organization_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     counts = organization_counts(context)
     result = organization_dict(organization, counts.get(organization.id, 0))
     if boolean(data, "include_datasets"):
-        query = (
-            select(Dataset.id)
-            .where(findable(PUBLIC))
-            .where(Dataset.publisher_id == organization.id)
+        ids = listings.first_public_ids(
+            context.session, DATASETS_SHOWN, publisher_id=organization.id
         )
-        result["packages"] = _first_datasets(context, query)
+        result["packages"] = packages(context, ids, PUBLIC)
     return result
 
 
 def _zone(context: Context, key: str) -> Zone:
-    zone = context.session.scalar(
-        select(Zone).where(Zone.code == key).options(selectinload(Zone.scenarios))
-    )
+    zone = listings.zone_by_code(context.session, key)
     if zone is None:
         raise NotFound.entity("专区", "group", key)
     return zone
 
 
-def _first_datasets(context: Context, query: Select) -> list[dict[str, Any]]:
-    """What include_datasets shows: the first of them by name, as packages."""
-    query = query.order_by(bytewise(context.session, Dataset.name)).limit(DATASETS_SHOWN)
-    return packages(context, list(context.session.scalars(query)))
-
-
 def group_list(context: Context, data: dict[str, Any]) -> list[Any]:
-    zones = list(context.session.scalars(select(Zone).options(selectinload(Zone.scenarios))))
+    zones = listings.zones(context.session)
     wanted = listing(data, "groups")
     if wanted:
         zones = [z for z in zones if z.code in wanted]
@@ -236,11 +190,6 @@ def group_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     zone = _zone(context, identifier(data, "id", "name"))
     result = group_dict(zone, _zone_counts(context).get(zone.code, 0))
     if boolean(data, "include_datasets"):
-        query = (
-            select(Dataset.id)
-            .where(findable(PUBLIC))
-            .join(dataset_zones, dataset_zones.c.dataset_id == Dataset.id)
-        )
-        query = query.where(dataset_zones.c.zone_code == zone.code)
-        result["packages"] = _first_datasets(context, query)
+        ids = listings.first_public_ids(context.session, DATASETS_SHOWN, zone=zone.code)
+        result["packages"] = packages(context, ids, PUBLIC)
     return result

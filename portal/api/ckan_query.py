@@ -60,9 +60,9 @@ FIELDS = {
 RANGE_FIELDS = ("metadata_modified", "metadata_created", "issued", "modified")
 DATE_FIELDS = ("issued", "modified")  # dates; the others are moments
 TEXT_FIELDS = frozenset({"text", "title", "notes", "description"})
-# A sort key → the attribute of a result row (ckan_search.Row) it orders by.
+# A sort key → the search service's sort (query.SORTS) it asks for.
 SORTS = {
-    "score": "rank",
+    "score": "relevance",
     "metadata_modified": "updated_at",
     "metadata_created": "created_at",
     "title_string": "title",
@@ -74,6 +74,13 @@ SORTS = {
     "views_recent": "popularity",
     "views_total": "popularity",
     "popularity": "popularity",
+}
+# A range field → the search service's range field (query.RANGE_FIELDS).
+RANGES = {
+    "metadata_modified": "updated_at",
+    "metadata_created": "created_at",
+    "issued": "issued",
+    "modified": "modified",
 }
 
 
@@ -223,8 +230,10 @@ def _moment(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def parse_sort(raw: Any) -> list[tuple[str, bool]]:
-    """[(row attribute, descending)], with name as the last tie-break (pages never overlap)."""
+def parse_sort(raw: Any, *, has_words: bool) -> tuple[str, bool]:
+    """(the search service's sort, descending). Every key is checked; the first one that
+    orders anything decides (relevance only with words to score), and equal values come
+    by name, ascending, so pages never overlap. A later key is not used as a tie-break."""
     text = raw if isinstance(raw, str) and raw.strip() else DEFAULT_SORT
     keys = []
     for part in text.split(","):
@@ -234,4 +243,7 @@ def parse_sort(raw: Any) -> list[tuple[str, bool]]:
         if words[0] not in SORTS or len(words) > 2 or words[-1] not in ("asc", "desc", words[0]):
             raise search_query_error(f"cannot sort by {part.strip()!r}")
         keys.append((SORTS[words[0]], len(words) == 2 and words[1] == "desc"))
-    return [*keys, ("name", False)]
+    for sort, descending in keys:
+        if sort != "relevance" or has_words:
+            return sort, descending
+    return "name", False

@@ -1,49 +1,44 @@
-"""package_search: CKAN's q/fq (parsed in ckan_query.py), facets, sort and paging.
+"""package_search: CKAN's q/fq (parsed in ckan_query.py), facets, sort and paging, answered
+by the search service's backend (tantivy, or an Elasticsearch-family engine at scale).
 
-The words of `q` go to our search index (bigrams, synonyms, field weights), which answers
-with the matching ids in relevance order (at most `MAX_TEXT_HITS`). Everything else is
-answered from the database, which is the source of truth: filters, visibility, sorting,
-paging and facet counts. So a query without words (what harvesters and dumps send) is
-exact and never lags behind a write; one with words is as fresh as the index (a serving
-process applies changes within a second).
+The parsed query becomes one `SearchQuery`: the words, every fq clause as a keyword filter
+(vocabulary labels and aliases resolved to codes, departments given by id to names),
+ranges on the dates and moments, the sort, `start`/`rows`, and the facets, which count the
+whole result as Solr's do. The engine applies the viewer's scopes; the database only
+supplies the packages of the page, checked once more against the visibility rule.
+
+Before answering, the index is brought up to every write committed before the request
+(for at most CATCH_UP_SECONDS), so a client that writes and then searches finds what it
+wrote, as with CKAN's synchronous indexing.
+
+Bounds: `rows` at most 1000 (CKAN's cap), `start` at most `query.MAX_OFFSET` (further
+pages are empty, the count stays exact), at most `query.MAX_FACET_SIZE` values counted
+per facet. Of a sort with several keys, the first that orders anything decides, then the
+name (see `ckan_query.parse_sort`).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
-
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
 
 from schemas import vocab
 
-from ..models import Dataset, Organization, Zone, dataset_zones
+from ..catalog.listings import datasets_by_id, organization_names, organization_titles, zone_titles
 from ..search import SearchQuery
-from ..services import search_backend
-from ..visibility import Viewer, findable
+from ..search.query import MAX_FACET_SIZE, MAX_OFFSET, DateRange
+from ..services import indexer, search_backend
+from ..visibility import Viewer, may_find
 from .ckan import Context, boolean, integer, listing
 from .ckan_mapping import package_dict
-from .ckan_query import DEFAULT_SORT, VOCABULARIES, Parsed, parse, parse_sort
+from .ckan_query import DEFAULT_SORT, RANGES, VOCABULARIES, Parsed, parse, parse_sort
 
 MAX_ROWS = 1000  # CKAN's cap on rows
-MAX_TEXT_HITS = 10_000  # Elasticsearch's default result window
-RANGES = {
-    "metadata_modified": Dataset.updated_at,
-    "metadata_created": Dataset.created_at,
-    "issued": Dataset.issued,
-    "modified": Dataset.modified,
-}
-SCALAR_COLUMNS = {
-    "license": Dataset.license,
-    "name": Dataset.name,
-    "id": Dataset.id,
-    **{name: getattr(Dataset, name) for name in VOCABULARIES if name not in ("zones", "formats")},
-}
-LIST_FIELDS = ("keywords", "formats")  # JSON lists: filtered in Python
+MAX_QUERY_TEXT = 200  # characters of words sent to the engine (as the pages allow)
+CATCH_UP_SECONDS = 2.0
+# CKAN's facet fields (and ours) → the index's keyword fields.
 FACETS = {
     "organization": "publisher",
     "owner_org": "publisher",
@@ -57,62 +52,48 @@ FACETS = {
     "license_id": "license",
     **{name: name for name in VOCABULARIES if name not in ("zones", "formats")},
 }
-INDEX_FILTERS = ("zones", "domain", "industry", "grade", "open_type", "formats", "keywords")
 
 
-# -- answering --------------------------------------------------------------------------------
-@dataclass
-class Row:
-    """What filters, facets and sorting need of a dataset, read without the ORM."""
-
-    id: str
-    name: str
-    title: str
-    updated_at: datetime
-    created_at: datetime
-    modified: date | None
-    issued: date | None
-    popularity: int
-    keywords: list[str]
-    formats: list[str]
-    publisher: str
-    license: str | None
-    open_type: str
-    grade: str
-    domain: str
-    industry: str | None
-    basic_category: str | None
-    update_frequency: str | None
-    share_type: str | None
-    processing_level: str | None
-    open_level: str | None
-    zones: list[str] = field(default_factory=list)
-    rank: int = 0
+class _Nothing(Exception):
+    """A clause no dataset can match (an unknown department, state:deleted …)."""
 
 
-ROW_COLUMNS = (
-    Dataset.id,
-    Dataset.name,
-    Dataset.title,
-    Dataset.updated_at,
-    Dataset.created_at,
-    Dataset.modified,
-    Dataset.issued,
-    Dataset.popularity,
-    Dataset.keywords,
-    Dataset.formats,
-    Organization.name,
-    Dataset.license,
-    Dataset.open_type,
-    Dataset.grade,
-    Dataset.domain,
-    Dataset.industry,
-    Dataset.basic_category,
-    Dataset.update_frequency,
-    Dataset.share_type,
-    Dataset.processing_level,
-    Dataset.open_level,
-)
+@dataclass(frozen=True)
+class Request:
+    """package_search's parameters, checked."""
+
+    parsed: Parsed
+    viewer: Viewer
+    start: int
+    rows: int
+    sort: str | None
+    facet_names: list[str]
+    facet_limit: int | None  # None: every value (facet.limit=-1)
+
+
+def package_search(context: Context, data: dict[str, Any]) -> dict[str, Any]:
+    asked = _request(context, data)
+    try:
+        query = _search_query(context, asked)
+    except _Nothing:
+        return _answer(context, asked, 0, [], {})
+    indexer().catch_up(within=CATCH_UP_SECONDS)
+    found = search_backend().search(query)
+    ids = [hit.id for hit in found.hits][: asked.rows] if asked.start <= MAX_OFFSET else []
+    return _answer(context, asked, found.total, ids, found.facets)
+
+
+def _request(context: Context, data: dict[str, Any]) -> Request:
+    fq = " ".join(filter(None, [_text(data, "fq"), *(listing(data, "fq_list") or [])]))
+    return Request(
+        parsed=parse(_text(data, "q"), fq),
+        viewer=context.viewer(boolean(data, "include_private")),
+        start=integer(data, "start", 0),
+        rows=integer(data, "rows", 10, MAX_ROWS),
+        sort=data.get("sort") if isinstance(data.get("sort"), str) else None,
+        facet_names=listing(data, "facet.field") or [],
+        facet_limit=_facet_limit(data),
+    )
 
 
 def _text(data: dict[str, Any], name: str) -> str:
@@ -124,62 +105,6 @@ def _text(data: dict[str, Any], name: str) -> str:
     return str(raw)
 
 
-def package_search(context: Context, data: dict[str, Any]) -> dict[str, Any]:
-    rows = integer(data, "rows", 10, MAX_ROWS)
-    start = integer(data, "start", 0)
-    sort_text = data.get("sort") if isinstance(data.get("sort"), str) else None
-    keys = parse_sort(sort_text)
-    facet_names = listing(data, "facet.field") or []
-    facet_limit = _facet_limit(data)
-    viewer = context.viewer(boolean(data, "include_private"))
-    fq = " ".join(filter(None, [_text(data, "fq"), *(listing(data, "fq_list") or [])]))
-    parsed = parse(_text(data, "q"), fq)
-    session = context.session
-    if (
-        parsed.words
-        and not (parsed.clauses or parsed.ranges or facet_names)
-        and keys[0][0] == "rank"
-    ):
-        return _by_relevance(context, parsed, viewer, start, rows, sort_text)
-    ranks = _text_ranks(session, parsed, viewer) if parsed.words else None
-    query = _filtered(select(*ROW_COLUMNS).join(Organization), parsed, viewer, ranks)
-    in_python = any(name in LIST_FIELDS for name, _ in parsed.clauses)
-    if ranks is None and not facet_names and not in_python:
-        count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        ordered = query.order_by(*_order(session, keys)).offset(start).limit(rows)
-        page = [Row(*values) for values in session.execute(ordered)]
-        return _answer(context, count, page, facet_names, [], facet_limit, sort_text)
-    matched = [row for row in _rows(session, query, ranks) if _list_match(row, parsed)]
-    _sort(matched, keys)
-    page = matched[start : start + rows]
-    return _answer(context, len(matched), page, facet_names, matched, facet_limit, sort_text)
-
-
-def _by_relevance(
-    context: Context, parsed: Parsed, viewer: Viewer, start: int, rows: int, sort: str | None
-) -> dict[str, Any]:
-    """Words alone, best first (what people and most clients ask): the index answers the
-    page and the count by itself, as the general path would from its first MAX_TEXT_HITS
-    hits, without reading every matching row from the database."""
-    end = min(start + rows, MAX_TEXT_HITS)
-    query = SearchQuery(
-        text=" ".join(parsed.words)[:200],
-        sort="relevance",
-        size=max(end, 1),
-        facets=(),
-        viewer=viewer,
-    )
-    result = search_backend().search(query)
-    page = [hit.id for hit in result.hits[start:end]]
-    return {
-        "count": min(result.total, MAX_TEXT_HITS),
-        "results": packages(context, page),
-        "facets": {},
-        "search_facets": {},
-        "sort": sort or DEFAULT_SORT,
-    }
-
-
 def _facet_limit(data: dict[str, Any]) -> int | None:
     raw = data.get("facet.limit")
     if raw is not None and str(raw).strip() == "-1":
@@ -187,198 +112,116 @@ def _facet_limit(data: dict[str, Any]) -> int | None:
     return integer(data, "facet.limit", 50)
 
 
-def _text_ranks(session: Session, parsed: Parsed, viewer: Viewer) -> dict[str, int]:
-    """Ids matching the words, best first, from the index (narrowed by what it can filter)."""
+def _search_query(context: Context, asked: Request) -> SearchQuery:
+    parsed = asked.parsed
+    sort, descending = parse_sort(asked.sort, has_words=bool(parsed.words))
+    clauses = [_clause(context, name, values) for name, values in parsed.clauses]
     filters: dict[str, tuple[str, ...]] = {}
-    for name, values in parsed.clauses:
-        if name in INDEX_FILTERS and name not in filters:
-            codes = _codes(name, values)
-            if codes:
-                filters[name] = tuple(codes)
-        elif name == "publisher" and name not in filters:
-            names = session.scalars(
-                select(Organization.name).where(
-                    or_(Organization.name.in_(values), Organization.id.in_(values))
-                )
-            ).all()
-            filters["publisher"] = tuple(names) or ("-",)
-    query = SearchQuery(
-        text=" ".join(parsed.words)[:200],
-        filters=filters,
-        sort="relevance",
-        size=MAX_TEXT_HITS,
-        facets=(),
-        viewer=viewer,
-    )
-    hits = search_backend().search(query).hits
-    return {hit.id: position for position, hit in enumerate(hits)}
-
-
-def _codes(name: str, values: Iterable[str]) -> list[str]:
-    """Vocabulary codes for values given as codes, labels or aliases (CSV → csv)."""
-    if name not in VOCABULARIES:
-        return list(values)
-    terms = vocab(VOCABULARIES[name])
-    return [code for code in (terms.resolve(v) for v in values) if code]
-
-
-def _filtered(
-    query: Select, parsed: Parsed, viewer: Viewer, ranks: dict[str, int] | None
-) -> Select:
-    query = query.where(findable(viewer))
-    conditions = []
-    for name, values in parsed.clauses:
-        if name in LIST_FIELDS:
-            continue  # in Python, on the rows
-        if name == "publisher":
-            conditions.append(or_(Organization.name.in_(values), Organization.id.in_(values)))
-        elif name == "zones":
-            codes = _codes(name, values)
-            zoned = select(dataset_zones.c.dataset_id).where(dataset_zones.c.zone_code.in_(codes))
-            conditions.append(Dataset.id.in_(zoned))
-        elif name == "capacity":
-            wanted = {v.lower() for v in values}
-            shown = [
-                flag for flag, word in ((True, "public"), (False, "private")) if word in wanted
-            ]
-            conditions.append(Dataset.metadata_public.in_(shown))
-        elif name in ("state", "type"):
-            accepted = "active" if name == "state" else "dataset"
-            if accepted not in {v.lower() for v in values}:
-                conditions.append(Dataset.id.is_(None))
+    more: list[tuple[str, tuple[str, ...]]] = []
+    for name, values in filter(None, clauses):
+        if name in filters:
+            more.append((name, values))  # a second clause on a field: both must match
         else:
-            column = SCALAR_COLUMNS[name]
-            conditions.append(column.in_(_codes(name, values)))
+            filters[name] = values
+    facets = tuple(dict.fromkeys(FACETS[n] for n in asked.facet_names if n in FACETS))
+    return SearchQuery(
+        text=" ".join(parsed.words)[:MAX_QUERY_TEXT],
+        filters=filters,
+        more_filters=tuple(more),
+        dates=_ranges(parsed),
+        sort=sort,
+        descending=descending,
+        start=min(asked.start, MAX_OFFSET),
+        size=asked.rows,
+        facets=facets,
+        facet_size=MAX_FACET_SIZE,  # all of them: the order and the cut are CKAN's
+        multi_select=False,
+        viewer=asked.viewer,
+    )
+
+
+def _clause(context: Context, name: str, values: set[str]) -> tuple[str, tuple[str, ...]] | None:
+    """An fq clause as an index filter (None: it narrows nothing); `_Nothing` if no dataset
+    can match it."""
+    if name in ("state", "type"):
+        accepted = "active" if name == "state" else "dataset"  # all the index holds
+        if accepted not in {v.lower() for v in values}:
+            raise _Nothing
+        return None
+    if name == "publisher":
+        found: Iterable[str] = organization_names(context.session, values)
+    elif name == "capacity":
+        found = {v.lower() for v in values} & {"public", "private"}
+    elif name in VOCABULARIES:
+        terms = vocab(VOCABULARIES[name])
+        found = {code for code in map(terms.resolve, values) if code}
+    else:  # keywords, license, name, id: as given
+        found = values
+    codes = tuple(sorted(found))
+    if not codes:
+        raise _Nothing
+    return name, codes
+
+
+def _ranges(parsed: Parsed) -> dict[str, DateRange]:
+    """Each range field's bounds; two ranges on one field both apply (their overlap)."""
+    bounds: dict[str, tuple[Any, Any]] = {}
     for name, low, high in parsed.ranges:
-        column = RANGES[name]
-        if low is not None:
-            conditions.append(column >= low)
-        if high is not None:
-            conditions.append(column <= high)
-    if ranks is not None:
-        conditions.append(Dataset.id.in_(list(ranks)))
-    return query.where(*conditions)
+        field = RANGES[name]
+        old_low, old_high = bounds.get(field, (None, None))
+        bounds[field] = (_later(old_low, low), _earlier(old_high, high))
+    return {field: DateRange(low, high) for field, (low, high) in bounds.items()}
 
 
-def bytewise(session: Session, column: Any) -> Any:
-    """Text in code-point order on every database (PostgreSQL's collation would differ from
-    SQLite's and from the sorting done in Python)."""
-    return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
+def _later(a: date | None, b: date | None) -> date | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
-def _order(session: Session, keys: list[tuple[str, bool]]) -> list[Any]:
-    columns = {
-        "updated_at": Dataset.updated_at,
-        "created_at": Dataset.created_at,
-        "title": Dataset.title,
-        "name": Dataset.name,
-        "id": Dataset.id,
-        "modified": Dataset.modified,
-        "issued": Dataset.issued,
-        "popularity": Dataset.popularity,
-    }
-    out = []
-    for attribute, descending in keys:
-        if attribute == "rank":
-            continue  # without words every dataset scores the same
-        column = columns[attribute]
-        if attribute in ("title", "name", "id"):
-            column = bytewise(session, column)
-        out.append((column.desc() if descending else column.asc()).nulls_last())
-    return out
+def _earlier(a: date | None, b: date | None) -> date | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
-def _rows(session: Session, query: Select, ranks: dict[str, int] | None) -> list[Row]:
-    rows = {values[0]: Row(*values) for values in session.execute(query)}
-    if rows:
-        zoned = select(dataset_zones.c.dataset_id, dataset_zones.c.zone_code).where(
-            dataset_zones.c.dataset_id.in_(query.with_only_columns(Dataset.id))
-        )
-        for dataset_id, code in session.execute(zoned.order_by(dataset_zones.c.zone_code)):
-            if dataset_id in rows:
-                rows[dataset_id].zones.append(code)
-    if ranks is not None:
-        for row in rows.values():
-            row.rank = ranks.get(row.id, len(ranks))
-    return list(rows.values())
-
-
-def _list_match(row: Row, parsed: Parsed) -> bool:
-    for name, values in parsed.clauses:
-        if name == "keywords" and not set(row.keywords or ()) & values:
-            return False
-        if name == "formats" and not set(row.formats or ()) & set(_codes(name, values)):
-            return False
-    return True
-
-
-def _sort(rows: list[Row], keys: list[tuple[str, bool]]) -> None:
-    """Stable sorts, least significant key first; a missing value last either way."""
-    for attribute, descending in reversed(keys):
-        if attribute == "rank":
-            descending = False  # rank 0 is the best hit
-        present = [r for r in rows if getattr(r, attribute) is not None]
-        absent = [r for r in rows if getattr(r, attribute) is None]
-        present.sort(key=lambda r, a=attribute: getattr(r, a), reverse=descending)
-        rows[:] = present + absent
-
-
+# -- the answer --------------------------------------------------------------------------------
 def _answer(
     context: Context,
+    asked: Request,
     count: int,
-    page: list[Row],
-    facet_names: list[str],
-    matched: list[Row],
-    facet_limit: int | None,
-    sort_text: str | None,
+    ids: list[str],
+    counted: dict[str, dict[str, int]],
 ) -> dict[str, Any]:
-    facets, search_facets = _facets(context.session, facet_names, matched, facet_limit)
+    facets, search_facets = _facets(context, asked, counted)
     return {
         "count": count,
-        "results": packages(context, [row.id for row in page]),
+        "results": packages(context, ids, asked.viewer),
         "facets": facets,
         "search_facets": search_facets,
-        "sort": sort_text or DEFAULT_SORT,
+        "sort": asked.sort or DEFAULT_SORT,
     }
 
 
-def packages(context: Context, ids: list[str]) -> list[dict[str, Any]]:
-    """Full package dicts of `ids`, in that order, read in a few queries."""
-    if not ids:
-        return []
-    loaded = {
-        dataset.id: dataset
-        for dataset in context.session.scalars(
-            select(Dataset)
-            .where(Dataset.id.in_(ids))
-            .options(
-                joinedload(Dataset.publisher),
-                selectinload(Dataset.zones),
-                selectinload(Dataset.resources),
-                selectinload(Dataset.fields),
-            )
-        )
-    }
-    return [package_dict(loaded[i], context.download_url) for i in ids if i in loaded]
+def packages(context: Context, ids: list[str], viewer: Viewer) -> list[dict[str, Any]]:
+    """Full package dicts of `ids`, in that order, of the datasets `viewer` may find: the
+    index a moment behind must not show one just withdrawn or made private."""
+    loaded = datasets_by_id(context.session, ids)
+    return [
+        package_dict(loaded[i], context.download_url)
+        for i in ids
+        if i in loaded and may_find(viewer, loaded[i])
+    ]
 
 
 def _facets(
-    session: Session, names: list[str], rows: list[Row], limit: int | None
+    context: Context, asked: Request, counted: dict[str, dict[str, int]]
 ) -> tuple[dict[str, dict[str, int]], dict[str, Any]]:
     facets: dict[str, dict[str, int]] = {}
     search_facets: dict[str, Any] = {}
-    labels = _labellers(session) if names else {}
-    for name in names:
+    labels = _labellers(context) if asked.facet_names else {}
+    for name in asked.facet_names:
         target = FACETS.get(name)
-        counts: Counter[str] = Counter()
-        if target is not None:
-            for row in rows:
-                value = getattr(row, target)
-                values = value if isinstance(value, list) else [value]
-                counts.update(v for v in dict.fromkeys(values) if v)
+        counts = counted.get(target, {}) if target else {}
         ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        if limit is not None:
-            ordered = ordered[:limit]
+        if asked.facet_limit is not None:
+            ordered = ordered[: asked.facet_limit]
         label = labels.get(target or "", lambda v: v)
         shown = [(_shown(target, v), n) for v, n in ordered]
         facets[name] = dict(shown)
@@ -396,9 +239,9 @@ def _shown(target: str | None, value: str) -> str:
     return value.upper() if target == "formats" else value  # CKAN's formats: CSV, JSON …
 
 
-def _labellers(session: Session) -> dict[str, Callable[[str], str]]:
-    publishers = dict(session.execute(select(Organization.name, Organization.title)).all())
-    zones = dict(session.execute(select(Zone.code, Zone.title)).all())
+def _labellers(context: Context) -> dict[str, Callable[[str], str]]:
+    publishers = organization_titles(context.session)
+    zones = zone_titles(context.session)
 
     def vocabulary(name: str) -> Callable[[str], str]:
         terms = vocab(VOCABULARIES[name])

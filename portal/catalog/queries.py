@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -59,3 +60,9 @@ def counts_by(session: Session, column: str) -> dict[str, int]:
         select(attribute, func.count()).where(findable(PUBLIC)).group_by(attribute)
     )
     return {key: count for key, count in rows}
+
+
+def bytewise(session: Session, column: Any) -> Any:
+    """Text in code-point order on every database (PostgreSQL's collation would differ from
+    SQLite's and from the search engines' order)."""
+    return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, select
@@ -34,8 +34,16 @@ class IndexDocument:
     open_type: str
     formats: tuple[str, ...]
     update_frequency: str | None
+    license: str | None
+    basic_category: str | None
+    share_type: str | None
+    processing_level: str | None
+    open_level: str | None
+    capacity: str  # "public": listed for everyone; "private": for its department
     issued: date | None
     modified: date | None
+    created_at: datetime
+    updated_at: datetime
     popularity: int
     quality_band: str
     scopes: tuple[str, ...]
@@ -72,12 +80,18 @@ DOCUMENT_COLUMNS = (
             "open_type",
             "formats",
             "update_frequency",
+            "license",
+            "basic_category",
+            "share_type",
+            "processing_level",
+            "open_level",
             "issued",
             "modified",
             "popularity",
             "quality_score",
             "metadata_public",
             "content_hash",
+            "created_at",
             "updated_at",
         )
     ),
@@ -132,8 +146,16 @@ def _document(
         open_type=dataset.open_type,
         formats=tuple(dataset.formats or ()),
         update_frequency=dataset.update_frequency,
+        license=dataset.license,
+        basic_category=dataset.basic_category,
+        share_type=dataset.share_type,
+        processing_level=dataset.processing_level,
+        open_level=dataset.open_level,
+        capacity="public" if dataset.metadata_public else "private",
         issued=dataset.issued,
         modified=dataset.modified,
+        created_at=dataset.created_at,
+        updated_at=dataset.updated_at,
         popularity=dataset.popularity or 0,
         quality_band=band(dataset.quality_score or 0),
         scopes=index_scopes(publisher, dataset.metadata_public),
@@ -144,3 +166,30 @@ def _document(
 def day_number(value: date | None) -> int | None:
     """A date as the integer yyyymmdd both engines range-filter and sort on."""
     return value.year * 10000 + value.month * 100 + value.day if value else None
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def moment_number(value: datetime | date | None) -> int | None:
+    """A moment as microseconds since 1970 (UTC; a naive one is taken as UTC, as the
+    database stores them), exact to the microsecond like the database's own comparison."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, datetime.min.time())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - EPOCH) // _MICROSECOND
+
+
+_MICROSECOND = datetime.resolution
+
+
+def range_number(field: str, value: date | None) -> int | None:
+    """What a range bound of `field` compares with in the engines (query.RANGE_FIELDS)."""
+    if field in ("created_at", "updated_at"):
+        return moment_number(value)
+    if isinstance(value, datetime):
+        value = value.date()
+    return day_number(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..models import CatalogEvent, Dataset, Organization
-from .backends.base import IndexWriter, SearchBackend, WriterBusy
+from .backends.base import IndexWriter, SearchBackend, SearchUnavailable, WriterBusy
 from .documents import document_query, documents
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,10 @@ EVENT_COLUMNS = (
     CatalogEvent.action,
 )
 Progress = Callable[[int], None]
+# One drain at a time in a process: the indexer thread and a request catching up share the
+# backend's one writer.
+_DRAINING = threading.Lock()
+CATCH_UP_POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -45,9 +50,35 @@ class Indexer:
         with self.db.sessions() as session:
             return session.scalar(select(func.count()).where(CatalogEvent.id > cursor)) or 0
 
+    def catch_up(self, within: float) -> bool:
+        """Wait until the live index reflects every catalog event committed before the call
+        (draining here when this process may), for at most `within` seconds; False: it
+        still lags behind (the answer may then miss the newest writes)."""
+        with self.db.sessions() as session:
+            last = session.scalar(select(func.max(CatalogEvent.id))) or 0
+        deadline = time.monotonic() + within
+        while self._live_cursor() < last:
+            self.drain()
+            if self._live_cursor() >= last:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(CATCH_UP_POLL_SECONDS)
+        return True
+
+    def _live_cursor(self) -> int:
+        try:
+            return self.backend.live_cursor()
+        except SearchUnavailable:  # no live index yet (or one of an older schema): drain builds it
+            return -1
+
     def drain(self) -> int:
         """Apply outbox events to the live index; returns how many. 0 if another process
         holds the writer (it drains them) or the engine is unavailable (it catches up later)."""
+        with _DRAINING:
+            return self._drain()
+
+    def _drain(self) -> int:
         try:
             writer = self.backend.live_writer()
         except WriterBusy:

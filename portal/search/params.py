@@ -16,6 +16,7 @@ from .query import (
     MAX_OFFSET,
     MAX_PAGE_SIZE,
     SORTS,
+    TEXT_SORTS,
     DateRange,
     SearchQuery,
     Viewer,
@@ -70,7 +71,7 @@ def parse(args: Mapping[str, Any], viewer: Viewer) -> SearchQuery:
             f"排序方式只能是：{'、'.join(SORTS)}",
             f"sort must be one of {', '.join(SORTS)}.",
         )
-    order = args.get("order") or ("asc" if sort == "title" else "desc")
+    order = args.get("order") or ("asc" if sort in TEXT_SORTS else "desc")
     if order not in ("asc", "desc"):
         fail("order", "order 只能是 asc 或 desc", "order must be asc or desc.")
     page = _integer(args, "page", 1, 1, None, fail)
@@ -110,6 +111,8 @@ def _resolve(name: str, value: str) -> str | None:
         return value if SLUGGISH.match(value) else None
     if name == "quality_band":
         return value if value in {b["code"] for b in bands()} else None
+    if name == "capacity":
+        return value if value in ("public", "private") else None
     return value if len(value) <= 100 else None  # keywords: free text
 
 

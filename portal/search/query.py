@@ -21,15 +21,38 @@ FACETS = (
     "update_frequency",
     "quality_band",
 )
-FILTERS = (*FACETS, "keywords")
-DATE_FIELDS = ("issued", "modified")
-SORTS = ("relevance", "modified", "issued", "title", "popularity")
-SORT_FIELDS = {
+# Keyword fields a search can filter on, and count on when asked (the CKAN API's facets).
+FILTERS = (
+    *FACETS,
+    "keywords",
+    "license",
+    "basic_category",
+    "share_type",
+    "processing_level",
+    "open_level",
+    "name",
+    "capacity",  # "public" when the entry is listed publicly, else "private"
+)
+FILTERABLE = (*FILTERS, "id")  # the id is a keyword field of its own in both engines
+DATE_FIELDS = ("issued", "modified")  # dates, indexed as yyyymmdd
+MOMENT_FIELDS = ("created_at", "updated_at")  # moments, indexed as microseconds since 1970
+RANGE_FIELDS = (*DATE_FIELDS, *MOMENT_FIELDS)
+# A sort (besides relevance) → the document attribute it orders by. Every sort ends with
+# the name, ascending, so that equal values come in one order and pages never overlap.
+SORT_VALUES = {
     "modified": "modified",
     "issued": "issued",
-    "title": "title_sort",
+    "title": "title",
     "popularity": "popularity",
-}  # the index field each sort orders by
+    "updated_at": "updated_at",
+    "created_at": "created_at",
+    "name": "name",
+    "id": "id",
+}
+SORTS = ("relevance", *SORT_VALUES)
+TEXT_SORTS = ("title", "name", "id")  # ascending unless asked otherwise
+FACET_SIZE = 200  # values counted per facet unless a query asks for more
+MAX_FACET_SIZE = 10_000
 # Ranking: each field a word matches in adds a fixed score, so a title match always beats
 # a keyword match, which beats a publisher match, which beats a description match; BM25
 # on title and description, scaled down, only orders datasets that tie on fields.
@@ -52,6 +75,8 @@ MAX_OFFSET = 100_000
 
 @dataclass(frozen=True)
 class DateRange:
+    """Inclusive bounds, None open: dates for DATE_FIELDS, aware datetimes for MOMENT_FIELDS."""
+
     start: date | None = None
     end: date | None = None
 
@@ -67,10 +92,22 @@ class SearchQuery:
     size: int = 20
     facets: tuple[str, ...] = FACETS
     viewer: Viewer = PUBLIC
+    # Further clauses, each of which must match too: a second clause on a field already in
+    # `filters` (CKAN's `tags:a tags:b`: a dataset with both).
+    more_filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    start: int | None = None  # an offset of its own (CKAN's `start`) instead of `page`
+    facet_size: int = FACET_SIZE  # at most MAX_FACET_SIZE
+    # Multi-select facets (the pages): a facet's own selection does not narrow its counts.
+    # Off (the CKAN API): every facet counts the result itself, as Solr's do.
+    multi_select: bool = True
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.size
+        return self.start if self.start is not None else (self.page - 1) * self.size
+
+    @property
+    def facet_limit(self) -> int:
+        return max(1, min(self.facet_size, MAX_FACET_SIZE))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,10 @@ FACET_VOCABULARIES = {
     "open_type": "open_types",
     "formats": "formats",
     "update_frequency": "update_frequencies",
+    "basic_category": "basic_categories",
+    "share_type": "share_types",
+    "processing_level": "processing_levels",
+    "open_level": "open_levels",
 }
 
 

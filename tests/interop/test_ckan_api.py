@@ -317,9 +317,9 @@ def test_q_finds_chinese_words_through_the_index(world: World) -> None:
     assert search(world, q="title:公交 organization:qd-transport")["count"] == 3
 
 
-def test_words_alone_answer_from_the_index_as_the_general_path_does(world: World) -> None:
+def test_words_answer_the_same_with_facets_and_in_pages(world: World) -> None:
     for q in ("公交", "数据", "线路", "实时 公交"):
-        quick = search(world, q=q, rows=1000)  # answered by the index alone
+        quick = search(world, q=q, rows=1000)
         general = search(world, q=q, rows=1000, **{"facet.field": '["groups"]'})
         assert quick["count"] == general["count"] and quick["count"] > 0, q
         assert names(quick) == names(general), q
@@ -451,6 +451,18 @@ def test_package_create_round_trips_a_package_and_needs_the_department_s_officer
     without_org = {k: v for k, v in copy.items() if k not in ("owner_org", "organization")}
     made = world.ok("package_create", "transport", **{**without_org, "name": "bus-lines-3"})
     assert made["organization"]["name"] == "qd-transport"  # the officer's department
+
+
+def test_a_search_finds_what_was_written_just_before(world: World) -> None:
+    """No drain in between: package_search brings the index up to the writes first."""
+    copy = {**package(world, "bus-lines"), "name": "bus-lines-fresh", "id": None}
+    world.ok("package_create", "transport", **copy)
+    assert names(search(world, fq="name:bus-lines-fresh")) == ["bus-lines-fresh"]
+    assert "bus-lines-fresh" in names(search(world, q="公交", rows=1000))
+    world.ok("package_patch", "transport", id="bus-lines-fresh", title="渡轮航线")
+    assert names(search(world, q="渡轮")) == ["bus-lines-fresh"]
+    world.ok("package_delete", "transport", id="bus-lines-fresh")
+    assert search(world, fq="name:bus-lines-fresh")["count"] == 0
 
 
 def strip(package: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ The request bodies are built by the pure functions below (tested without a serve
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -40,14 +41,15 @@ from elasticsearch import (
 )
 
 from ..analysis import analyzed, tokens
-from ..documents import IndexDocument, day_number
+from ..documents import IndexDocument, range_number
 from ..query import (
-    DATE_FIELDS,
     FILTERS,
     MAX_OFFSET,
     MAX_PAGE_SIZE,
+    MOMENT_FIELDS,
     QUALITY_BOOSTS,
-    SORT_FIELDS,
+    RANGE_FIELDS,
+    SORT_VALUES,
     TEXT_FIELDS,
     TIEBREAK_FIELDS,
     Clause,
@@ -61,7 +63,6 @@ WHITESPACE = "portal_whitespace"
 # Terms longer than this would be split; Lucene refuses terms over 32766 bytes, and every
 # token longer than two characters is ASCII ([0-9a-z]+), so this keeps each token whole.
 MAX_TOKEN_LENGTH = 32766
-FACET_SIZE = 200
 RESULT_WINDOW = MAX_OFFSET + MAX_PAGE_SIZE
 STAMPS_PAGE = 1000
 PIT_KEEP_ALIVE = "2m"
@@ -71,31 +72,48 @@ Body = dict[str, Any]
 
 
 # -- documents and the index ------------------------------------------------------------
-def index_body(cursor: int) -> Body:
-    """Settings and mappings of a new version (`indices.create(**index_body(cursor))`)."""
+def _properties() -> Body:
     text = {"type": "text", "analyzer": WHITESPACE}
     keyword = {"type": "keyword"}
     properties: Body = {"id": keyword, "stamp": keyword, "scopes": keyword}
     properties.update({name: text for name in TEXT_FIELDS})
     properties.update({name: keyword for name in FILTERS})
     properties["title_sort"] = keyword
-    properties.update({name: {"type": "integer"} for name in DATE_FIELDS})  # yyyymmdd
+    for name in RANGE_FIELDS:  # yyyymmdd, or microseconds since 1970
+        properties[name] = {"type": "long" if name in MOMENT_FIELDS else "integer"}
     properties["popularity"] = {"type": "long"}
+    return properties
+
+
+def _settings() -> Body:
     return {
-        "settings": {
-            "number_of_shards": 1,  # exact facet counts and one BM25 statistic, as tantivy
-            "auto_expand_replicas": "0-1",
-            "refresh_interval": "-1",  # searchable on commit only
-            "max_result_window": RESULT_WINDOW,
-            "analysis": {
-                "tokenizer": {
-                    WHITESPACE: {"type": "whitespace", "max_token_length": MAX_TOKEN_LENGTH}
-                },
-                "analyzer": {WHITESPACE: {"type": "custom", "tokenizer": WHITESPACE}},
-            },
+        "number_of_shards": 1,  # exact facet counts and one BM25 statistic, as tantivy
+        "auto_expand_replicas": "0-1",
+        "refresh_interval": "-1",  # searchable on commit only
+        "max_result_window": RESULT_WINDOW,
+        "analysis": {
+            "tokenizer": {WHITESPACE: {"type": "whitespace", "max_token_length": MAX_TOKEN_LENGTH}},
+            "analyzer": {WHITESPACE: {"type": "custom", "tokenizer": WHITESPACE}},
         },
-        "mappings": {"dynamic": "strict", "_meta": {"cursor": cursor}, "properties": properties},
     }
+
+
+# Names the mapping a version was built with (kept in its `_meta`): a live version of
+# another mapping, written by an older release, is replaced by a new one and refilled
+# from the outbox, as tantivy's SCHEMA_ID does.
+MAPPING_ID = hashlib.sha1(repr((_properties(), _settings())).encode()).hexdigest()[:12]
+
+
+def index_body(cursor: int) -> Body:
+    """Settings and mappings of a new version (`indices.create(**index_body(cursor))`)."""
+    return {
+        "settings": _settings(),
+        "mappings": {"dynamic": "strict", "_meta": meta(cursor), "properties": _properties()},
+    }
+
+
+def meta(cursor: int) -> Body:
+    return {"cursor": cursor, "schema": MAPPING_ID}
 
 
 def to_source(doc: IndexDocument) -> Body:
@@ -116,10 +134,10 @@ def to_source(doc: IndexDocument) -> Body:
         values = doc.keyword_values(name)
         if values:
             source[name] = list(values)
-    for name in DATE_FIELDS:
-        day = day_number(getattr(doc, name))
-        if day is not None:
-            source[name] = day
+    for name in RANGE_FIELDS:
+        number = range_number(name, getattr(doc, name))
+        if number is not None:
+            source[name] = number
     return source
 
 
@@ -177,7 +195,7 @@ def date_filters(query: SearchQuery) -> list[Body]:
     out = []
     for name, span in query.dates.items():
         if span.start or span.end:
-            bounds = {"gte": day_number(span.start), "lte": day_number(span.end)}
+            bounds = {"gte": range_number(name, span.start), "lte": range_number(name, span.end)}
             out.append({"range": {name: {k: v for k, v in bounds.items() if v is not None}}})
     return out
 
@@ -198,19 +216,24 @@ def facet_aggs(query: SearchQuery, filters: Mapping[str, Body]) -> Body:
         others = [f for field, f in filters.items() if field != name]
         aggs[name] = {
             "filter": _all(others),
-            "aggs": {"values": {"terms": {"field": name, "size": FACET_SIZE}}},
+            "aggs": {"values": {"terms": {"field": name, "size": query.facet_limit}}},
         }
     return aggs
 
 
+# The index field each sort orders by (the title as a whole, not its analyzed pieces).
+SORT_FIELDS = {name: "title_sort" if name == "title" else name for name in SORT_VALUES}
+
+
 def sort_spec(query: SearchQuery) -> list[Body]:
-    """Relevance or a field (datasets without the field last), then the id for stable pages."""
+    """Relevance or a field (datasets without the field last), then the name for stable
+    pages, as tantivy's sort keys order them."""
     if query.sort == "relevance":
-        return [{"_score": {"order": "desc"}}, {"id": {"order": "asc"}}]
+        return [{"_score": {"order": "desc"}}, {"name": {"order": "asc"}}]
     order = "desc" if query.descending else "asc"
     return [
         {SORT_FIELDS[query.sort]: {"order": order, "missing": "_last"}},
-        {"id": {"order": "asc"}},
+        {"name": {"order": "asc"}},
     ]
 
 
@@ -226,12 +249,16 @@ def search_body(query: SearchQuery) -> Body:
     """Keyword arguments of `Elasticsearch.search` for `query`, in one request: scope, text
     and dates in `query` (so facets count them), the selected filters in `post_filter`."""
     must = text_query(clauses(query.text))
-    main: Body = {"filter": [scope_filter(query.viewer.scopes), *date_filters(query)]}
+    more = [terms_filter(name, values) for name, values in query.more_filters]
+    main: Body = {"filter": [scope_filter(query.viewer.scopes), *date_filters(query), *more]}
     if must:
         main["must"] = must
         if query.sort == "relevance":
             main["should"] = quality_boosts()
     filters = selected_filters(query)
+    if not query.multi_select:  # every facet counts the result: filter before counting
+        main["filter"] += list(filters.values())
+        filters = {}
     size = max(query.size, 1)
     offset = min(query.offset, RESULT_WINDOW)
     size = min(size, RESULT_WINDOW - offset)  # beyond the window: the total, no hits
@@ -382,7 +409,7 @@ class ElasticWriter:
         client = self.backend.client
         with self.backend._engine():
             client.indices.refresh(index=self._target)
-            client.indices.put_mapping(index=self.version, meta={"cursor": cursor})
+            client.indices.put_mapping(index=self.version, meta=meta(cursor))
 
     def publish(self) -> None:
         self.backend._publish(self.version)
@@ -465,7 +492,14 @@ class ElasticBackend:
                 return None
         if len(holders) > 1:
             self._swap(holders[-1])
-        return holders[-1] if holders else None
+        if not holders or self._schema_of(holders[-1]) != MAPPING_ID:
+            return None
+        return holders[-1]
+
+    def _schema_of(self, version: str) -> str | None:
+        with self._engine():
+            mappings = self.client.indices.get_mapping(index=version)
+        return mappings[version]["mappings"].get("_meta", {}).get("schema")
 
     def _swap(self, version: str) -> None:
         aliases = self.client.indices
@@ -500,6 +534,12 @@ class ElasticBackend:
     def count(self) -> int:
         with self._engine(missing=self._no_index()):
             return int(self.client.count(index=self.alias)["count"])
+
+    def live_cursor(self) -> int:
+        live = self._live()
+        if live is None:
+            raise SearchUnavailable(self._no_index())
+        return ElasticWriter(self, live, live=True).cursor
 
     def search(self, query: SearchQuery) -> RawResult:
         with self._engine(missing=self._no_index()):

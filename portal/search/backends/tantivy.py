@@ -20,12 +20,12 @@ from typing import Any
 import tantivy as tv
 
 from ..analysis import analyzed, tokens
-from ..documents import IndexDocument, day_number
+from ..documents import IndexDocument, range_number
 from ..query import (
-    DATE_FIELDS,
     FILTERS,
     QUALITY_BOOSTS,
-    SORT_FIELDS,
+    RANGE_FIELDS,
+    SORT_VALUES,
     TEXT_FIELDS,
     TIEBREAK_FIELDS,
     Clause,
@@ -37,7 +37,6 @@ from . import versions
 from .base import Hit, RawResult, SearchUnavailable, WriterBusy
 
 WHITESPACE = "ws"
-FACET_SIZE = 200
 RELOAD_EVERY_SECONDS = 0.25
 
 
@@ -50,19 +49,60 @@ def build_schema() -> tv.Schema:
     for name in FILTERS:
         builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("scopes", tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("title_sort", fast=True, tokenizer_name="raw", index_option="basic")
-    for name in (*DATE_FIELDS, "popularity"):
+    for name in (*RANGE_FIELDS, "popularity"):
         builder.add_integer_field(name, fast=True, indexed=True)
+    for name in SORT_VALUES:
+        for direction in ("asc", "desc"):
+            builder.add_text_field(
+                _sort_field(name, direction), fast=True, tokenizer_name="raw", index_option="basic"
+            )
     return builder.build()
+
+
+def _sort_field(name: str, direction: str) -> str:
+    return f"sort_{name}_{direction}"
 
 
 SCHEMA = build_schema()
 # Names the schema an index was built with; bump SCHEMA_REVISION when build_schema changes
 # in a way its inputs below do not show. A live index of another schema is rebuilt.
-SCHEMA_REVISION = 1
+SCHEMA_REVISION = 2
 SCHEMA_ID = hashlib.sha1(
-    repr((SCHEMA_REVISION, tuple(TEXT_FIELDS), FILTERS, DATE_FIELDS, WHITESPACE)).encode()
+    repr(
+        (SCHEMA_REVISION, tuple(TEXT_FIELDS), FILTERS, RANGE_FIELDS, tuple(SORT_VALUES), WHITESPACE)
+    ).encode()
 ).hexdigest()[:12]
+
+# -- sort keys ----------------------------------------------------------------------------
+# tantivy orders by one fast field. So that equal values still come in one order (the name,
+# ascending) and a missing value comes last either way, each sort has two text fields whose
+# byte order is the whole order: the value encoded (reversed for `desc`), then the name.
+_HEX_DIGITS = 6  # of a code point (at most 10FFFF)
+_LARGEST_CODE_POINT = 0x10FFFF
+_LARGEST_NUMBER = 10**20 - 1  # microseconds since 1970 fit, with room
+_NAME_FOLLOWS = "!"  # sorts before every hex digit, so a shorter value comes first
+_TEXT_ENDS = "~"  # sorts after every hex digit: ends a reversed value
+
+
+def sort_key(value: object, name: str, descending: bool) -> str:
+    """The text whose byte order is (value, then name), a missing value last."""
+    if value is None:
+        return "1" + _NAME_FOLLOWS + name
+    if isinstance(value, str):
+        if descending:
+            encoded = "".join(f"{_LARGEST_CODE_POINT - ord(c):06x}" for c in value) + _TEXT_ENDS
+        else:
+            encoded = "".join(f"{ord(c):06x}" for c in value)
+    else:
+        number = int(value)  # type: ignore[call-overload]
+        encoded = f"{_LARGEST_NUMBER - number if descending else number:020d}"
+    return "0" + encoded + _NAME_FOLLOWS + name
+
+
+def _sort_value(doc: IndexDocument, name: str) -> object:
+    attribute = SORT_VALUES[name]
+    value = getattr(doc, attribute)
+    return range_number(attribute, value) if attribute in RANGE_FIELDS else value
 
 
 def _open(path: Path) -> tv.Index:
@@ -83,17 +123,20 @@ def to_tantivy(doc: IndexDocument) -> tv.Document:
     out.add_text("description", analyzed(doc.description))
     out.add_text("keywords_text", analyzed(" ".join(doc.keywords)))
     out.add_text("publisher_title", analyzed(doc.publisher_title))
-    out.add_text("title_sort", doc.title)
     for name in FILTERS:
         for value in doc.keyword_values(name):
             out.add_text(name, value)
     for scope in doc.scopes:
         out.add_text("scopes", scope)
-    for name in DATE_FIELDS:
-        day = day_number(getattr(doc, name))
-        if day is not None:
-            out.add_integer(name, day)
+    for name in RANGE_FIELDS:
+        number = range_number(name, getattr(doc, name))
+        if number is not None:
+            out.add_integer(name, number)
     out.add_integer("popularity", doc.popularity)
+    for name in SORT_VALUES:
+        value = _sort_value(doc, name)
+        out.add_text(_sort_field(name, "asc"), sort_key(value, doc.name, descending=False))
+        out.add_text(_sort_field(name, "desc"), sort_key(value, doc.name, descending=True))
     return out
 
 
@@ -187,9 +230,9 @@ class TantivyBackend:
         scope = _scope_filter(query.viewer.scopes)
         text = _text_query(clauses(query.text))
         filters = {name: _terms(name, values) for name, values in query.filters.items() if values}
-        dates = _date_filters(query)
-
-        main = _all([scope, text, *filters.values(), *dates])
+        # Dates and further clauses narrow every count (they are not facets).
+        fixed = [*_date_filters(query), *(_terms(n, v) for n, v in query.more_filters)]
+        main = _all([scope, text, *filters.values(), *fixed])
         if text is not None and query.sort == "relevance":
             main = _with_quality_boost(main)
         order = _order(query)
@@ -206,7 +249,7 @@ class TantivyBackend:
             for score, address in found.hits
         ]
         return RawResult(
-            hits, found.count, self._facets(searcher, query, scope, text, filters, dates)
+            hits, found.count, self._facets(searcher, query, scope, text, filters, fixed)
         )
 
     def _facets(
@@ -216,7 +259,7 @@ class TantivyBackend:
         scope: tv.Query,
         text: tv.Query | None,
         filters: dict[str, tv.Query],
-        dates: list[tv.Query],
+        fixed: list[tv.Query],
     ) -> dict[str, dict[str, int]]:
         """Counts per facet value; a facet's own selection does not narrow its counts."""
         out: dict[str, dict[str, int]] = {}
@@ -226,11 +269,13 @@ class TantivyBackend:
             for f in query.facets
             if f in filters
         ]
+        if not query.multi_select:
+            groups = [(list(query.facets), filters)]
         for names, active in groups:
             if not names:
                 continue
-            base = _all([scope, text, *active.values(), *dates])
-            aggs = {n: {"terms": {"field": n, "size": FACET_SIZE}} for n in names}
+            base = _all([scope, text, *active.values(), *fixed])
+            aggs = {n: {"terms": {"field": n, "size": query.facet_limit}} for n in names}
             result = searcher.aggregate(base, aggs)
             for name in names:
                 out[name] = {b["key"]: b["doc_count"] for b in result[name]["buckets"]}
@@ -349,16 +394,13 @@ def _date_filters(query: SearchQuery) -> list[tv.Query]:
     out = []
     for name, span in query.dates.items():
         if span.start or span.end:
-            out.append(
-                tv.Query.range_query(
-                    SCHEMA, name, tv.FieldType.Integer, day_number(span.start), day_number(span.end)
-                )
-            )
+            low, high = range_number(name, span.start), range_number(name, span.end)
+            out.append(tv.Query.range_query(SCHEMA, name, tv.FieldType.Integer, low, high))
     return out
 
 
 def _order(query: SearchQuery) -> tuple[str, tv.Order] | None:
+    """The sort field (see `sort_key`), always read ascending; None: by relevance."""
     if query.sort == "relevance":
         return None
-    direction = tv.Order.Desc if query.descending else tv.Order.Asc
-    return SORT_FIELDS[query.sort], direction
+    return _sort_field(query.sort, "desc" if query.descending else "asc"), tv.Order.Asc
