@@ -210,6 +210,7 @@ class Generator:
             pub = group[0] if rng.random() < 0.3 else rng.choice(group[1:])
             place = pub.district or rng.choice(("青岛市", "", "全市"))
             year = rng.randint(2015, 2025)
+            changed = now - timedelta(seconds=i * 37 + rng.randint(0, 36))
             if rng.random() < 0.25:
                 chinese = [k for k in t.keywords if CJK.match(k)] or [t.stem]
                 core = "".join(rng.sample(chinese, min(len(chinese), rng.randint(1, 2))))
@@ -295,8 +296,9 @@ class Generator:
                     "operable": open_type != "closed" and rng.random() < 0.3,
                     "popularity": int(rng.paretovariate(1.1)) - 1,
                     "extras": {},
-                    "created_at": now,
-                    "updated_at": now,
+                    # registered over the years, each changed at a moment of its own
+                    "created_at": changed - timedelta(days=rng.randint(0, 3650)),
+                    "updated_at": changed,
                 }
             )
             zones.extend({"dataset_id": dataset_id, "zone_code": z} for z in zone_codes)

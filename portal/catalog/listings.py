@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..models import Dataset, Organization, Resource, Zone, dataset_zones
-from ..visibility import PUBLIC, findable
+from ..visibility import PUBLIC, Viewer, findable
 from .queries import bytewise
 
 # What a full view of a dataset shows, loaded with it in a few queries.
@@ -101,6 +101,19 @@ def recent_public_ids(session: Session, offset: int = 0, limit: int | None = Non
     query = select(Dataset.id).where(findable(PUBLIC))
     query = query.order_by(Dataset.updated_at.desc(), Dataset.name)
     return list(session.scalars(_paged(query, offset, limit)))
+
+
+def findable_page(
+    session: Session, viewer: Viewer, key: str, descending: bool, offset: int, limit: int
+) -> tuple[list[str], int]:
+    """Ids of the datasets `viewer` may find, by name or by id (unique, so one order), and
+    how many there are: a page of the whole catalog, as fast at any depth as the index."""
+    column = bytewise(session, Dataset.name if key == "name" else Dataset.id)
+    visible = findable(viewer)
+    total = session.scalar(select(func.count()).select_from(Dataset).where(visible)) or 0
+    query = select(Dataset.id).where(visible)
+    query = query.order_by(column.desc() if descending else column.asc())
+    return list(session.scalars(query.offset(offset).limit(limit))), total
 
 
 def first_public_ids(

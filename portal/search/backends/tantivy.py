@@ -33,6 +33,7 @@ from ..query import (
     SearchQuery,
     clauses,
 )
+from . import tantivy_sort as sorting
 from . import versions
 from .base import Hit, RawResult, SearchUnavailable, WriterBusy
 
@@ -46,61 +47,30 @@ def build_schema() -> tv.Schema:
     builder.add_text_field("stamp", stored=True, tokenizer_name="raw", index_option="basic")
     for name in TEXT_FIELDS:
         builder.add_text_field(name, tokenizer_name=WHITESPACE)
-    for name in FILTERS:
-        builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    for name in FILTERS:  # the name is stored too: equal sort values are ordered by it
+        builder.add_text_field(
+            name, stored=name == "name", fast=True, tokenizer_name="raw", index_option="basic"
+        )
     builder.add_text_field("scopes", tokenizer_name="raw", index_option="basic")
     for name in (*RANGE_FIELDS, "popularity"):
         builder.add_integer_field(name, fast=True, indexed=True)
-    for name in SORT_VALUES:
-        for direction in ("asc", "desc"):
-            builder.add_text_field(
-                _sort_field(name, direction), fast=True, tokenizer_name="raw", index_option="basic"
-            )
+    sorting.add_fields(builder, tuple(SORT_VALUES))
     return builder.build()
-
-
-def _sort_field(name: str, direction: str) -> str:
-    return f"sort_{name}_{direction}"
 
 
 SCHEMA = build_schema()
 # Names the schema an index was built with; bump SCHEMA_REVISION when build_schema changes
 # in a way its inputs below do not show. A live index of another schema is rebuilt.
-SCHEMA_REVISION = 2
+SCHEMA_REVISION = 3
 SCHEMA_ID = hashlib.sha1(
     repr(
         (SCHEMA_REVISION, tuple(TEXT_FIELDS), FILTERS, RANGE_FIELDS, tuple(SORT_VALUES), WHITESPACE)
     ).encode()
 ).hexdigest()[:12]
 
-# -- sort keys ----------------------------------------------------------------------------
-# tantivy orders by one fast field. So that equal values still come in one order (the name,
-# ascending) and a missing value comes last either way, each sort has two text fields whose
-# byte order is the whole order: the value encoded (reversed for `desc`), then the name.
-_HEX_DIGITS = 6  # of a code point (at most 10FFFF)
-_LARGEST_CODE_POINT = 0x10FFFF
-_LARGEST_NUMBER = 10**20 - 1  # microseconds since 1970 fit, with room
-_NAME_FOLLOWS = "!"  # sorts before every hex digit, so a shorter value comes first
-_TEXT_ENDS = "~"  # sorts after every hex digit: ends a reversed value
 
-
-def sort_key(value: object, name: str, descending: bool) -> str:
-    """The text whose byte order is (value, then name), a missing value last."""
-    if value is None:
-        return "1" + _NAME_FOLLOWS + name
-    if isinstance(value, str):
-        if descending:
-            encoded = "".join(f"{_LARGEST_CODE_POINT - ord(c):06x}" for c in value) + _TEXT_ENDS
-        else:
-            encoded = "".join(f"{ord(c):06x}" for c in value)
-    else:
-        number = int(value)  # type: ignore[call-overload]
-        encoded = f"{_LARGEST_NUMBER - number if descending else number:020d}"
-    return "0" + encoded + _NAME_FOLLOWS + name
-
-
-def _sort_value(doc: IndexDocument, name: str) -> object:
-    attribute = SORT_VALUES[name]
+def _sort_value(doc: IndexDocument, sort: str) -> object:
+    attribute = SORT_VALUES[sort]
     value = getattr(doc, attribute)
     return range_number(attribute, value) if attribute in RANGE_FIELDS else value
 
@@ -133,10 +103,8 @@ def to_tantivy(doc: IndexDocument) -> tv.Document:
         if number is not None:
             out.add_integer(name, number)
     out.add_integer("popularity", doc.popularity)
-    for name in SORT_VALUES:
-        value = _sort_value(doc, name)
-        out.add_text(_sort_field(name, "asc"), sort_key(value, doc.name, descending=False))
-        out.add_text(_sort_field(name, "desc"), sort_key(value, doc.name, descending=True))
+    for sort in SORT_VALUES:
+        sorting.add_values(out, sort, _sort_value(doc, sort), doc.name)
     return out
 
 
@@ -235,22 +203,27 @@ class TantivyBackend:
         main = _all([scope, text, *filters.values(), *fixed])
         if text is not None and query.sort == "relevance":
             main = _with_quality_boost(main)
-        order = _order(query)
         limit = max(query.size, 1)
-        if order is None:
+        if query.sort == "relevance":
             found = searcher.search(main, limit, count=True, offset=query.offset)
-        else:
-            field, direction = order
+            hits = [Hit(_id(searcher, address), score) for score, address in found.hits]
+            total = found.count
+        elif sorting.is_text(query.sort):
             found = searcher.search(
-                main, limit, count=True, offset=query.offset, order_by_field=field, order=direction
+                main,
+                limit,
+                count=True,
+                offset=query.offset,
+                order_by_field=sorting.field_name(query.sort, query.descending),
+                order=tv.Order.Asc,
             )
-        hits = [
-            Hit(searcher.doc(address).to_dict()["id"][0], score if order is None else None)
-            for score, address in found.hits
-        ]
-        return RawResult(
-            hits, found.count, self._facets(searcher, query, scope, text, filters, fixed)
-        )
+            hits = [Hit(_id(searcher, address), None) for _, address in found.hits]
+            total = found.count
+        else:
+            field = sorting.field_name(query.sort, query.descending)
+            ids, total = sorting.page(searcher, SCHEMA, main, field, query.offset, limit)
+            hits = [Hit(doc_id, None) for doc_id in ids]
+        return RawResult(hits, total, self._facets(searcher, query, scope, text, filters, fixed))
 
     def _facets(
         self,
@@ -399,8 +372,5 @@ def _date_filters(query: SearchQuery) -> list[tv.Query]:
     return out
 
 
-def _order(query: SearchQuery) -> tuple[str, tv.Order] | None:
-    """The sort field (see `sort_key`), always read ascending; None: by relevance."""
-    if query.sort == "relevance":
-        return None
-    return _sort_field(query.sort, "desc" if query.descending else "asc"), tv.Order.Asc
+def _id(searcher: tv.Searcher, address: Any) -> str:
+    return searcher.doc(address).to_dict()["id"][0]
