@@ -57,7 +57,8 @@ CKAN_PATHS = ("/api/3/", "/api/action/")  # CKAN's own error envelope, not probl
 
 
 def _protect(app: Flask, settings: Settings) -> None:
-    """CSRF tokens on every form, rate limits, and /api errors as problem documents."""
+    """CSRF tokens on every form, rate limits, each endpoint's declared rights, and /api
+    errors as problem documents."""
     from flask import request
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
@@ -69,6 +70,7 @@ def _protect(app: Flask, settings: Settings) -> None:
     from .api import http_problem, problem
     from .api.auth import rate_key
     from .api.ckan_dispatch import blueprint as ckan_blueprint
+    from .guard import init_guard
     from .search import SearchUnavailable
     from .web.accounts import init_accounts
     from .web.i18n import init_i18n
@@ -101,6 +103,7 @@ def _protect(app: Flask, settings: Settings) -> None:
         )
     init_accounts(app)
     init_i18n(app)
+    init_guard(app)  # after CSRF and the rate limits: they refuse first, as they did
 
     def retry_after_only_when_refused(response: Response) -> Response:
         # Flask-Limiter puts Retry-After on every answer; it means "refused, wait" only on a

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.live  # every test runs the `portal` command
+
 UP_DEADLINE_SECONDS = 15
 
 

@@ -69,9 +69,8 @@ class Grants:
         query = select(Grant).where(
             Grant.revoked_at.is_(None), Grant.report_due < now, Grant.expires_at > Grant.report_due
         )
+        rights.require(user, "report.overdue")
         if not rights.allowed(user, "catalog.all"):
-            if not rights.allowed(user, "department.officer"):
-                raise Forbidden.because("无权查看", "You may not see this.")
             query = query.join(Dataset, Grant.dataset_id == Dataset.id).where(
                 Dataset.publisher_id == user.organization_id
             )

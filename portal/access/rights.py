@@ -60,6 +60,7 @@ RULES: dict[str, Rule] = {
     "grant.revoke": _any(_role("authority"), _publisher_officer),
     "report.file": _holder,
     "report.read": _any(_holder, _role("authority"), _publisher_officer),
+    "report.overdue": _any(_role("authority"), _department_officer),  # whose grants owe one
     "department.officer": _department_officer,  # acts for a department: its queues, reports
     "dataset.create": _department_officer,
     "dataset.manage": _publisher_officer,
@@ -96,6 +97,14 @@ def allowed(user: User, action: str, target: Any = None) -> bool:
     return RULES[action](user, target)
 
 
+def refusal(user: User, action: str, target: Any = None) -> Forbidden | None:
+    """The error `require` raises, or None when `user` may do `action`."""
+    if allowed(user, action, target):
+        return None
+    return Forbidden.because(f"您无权执行此操作（{action}）", f"You may not do this ({action}).")
+
+
 def require(user: User, action: str, target: Any = None) -> None:
-    if not allowed(user, action, target):
-        raise Forbidden.because(f"您无权执行此操作（{action}）", f"You may not do this ({action}).")
+    refused = refusal(user, action, target)
+    if refused is not None:
+        raise refused

@@ -1,8 +1,10 @@
 """The access API: accounts, tokens, applications and their review, grants and the data
 they serve, usage reports, openness requests, the audit log.
 
-Each view runs one transaction through the access services, which check the rights;
-a refused operation raises a service error that `errors.py` turns into a problem document.
+Each view declares who may call it (`portal/guard.py`: the token scope and the rule of
+`access/rights.py`), which is checked before it runs; a rule about one object is checked
+by the service on it. Each view runs one transaction through the access services; a
+refused operation raises a service error that `rest.py` turns into a problem document.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from schemas import message
 
+from .. import guard
 from ..access import Download, metered, rights
 from ..catalog.documents import dataset_document
 from ..catalog.errors import CatalogError, Invalid, NotFound
+from ..guard import caller, optional_caller
 from ..models import Application, Dataset, OpennessRequest
 from ..services import access, database
-from .auth import caller, optional_caller
 from .rest import blueprint
 from .serialize import application_json, grant_json, report_json, token_json
 
@@ -57,6 +60,7 @@ def ip() -> str | None:
 
 # -- accounts and tokens ------------------------------------------------------------------
 @blueprint.post("/accounts")
+@guard.public
 def register() -> tuple[Response, int]:
     data = body()
     user = committed(lambda s: access(s).accounts.register_enterprise(data, ip=ip()))
@@ -64,6 +68,7 @@ def register() -> tuple[Response, int]:
 
 
 @blueprint.post("/tokens")
+@guard.public  # e-mail and password in the body
 def create_token() -> tuple[Response, int]:
     """A token for oneself, against e-mail and password (the API keeps no sessions)."""
     data = body()
@@ -85,6 +90,7 @@ def create_token() -> tuple[Response, int]:
 
 
 @blueprint.get("/tokens")
+@guard.token()
 def list_tokens() -> Response:
     def work(session: Session) -> list[dict[str, Any]]:
         return [token_json(t) for t in access(session).tokens.of(caller(session).user)]
@@ -93,6 +99,7 @@ def list_tokens() -> Response:
 
 
 @blueprint.delete(f"/tokens/<{ID}:token_id>")
+@guard.token()  # one's own: another's is not found
 def revoke_token(token_id: int) -> Response:
     def work(session: Session) -> dict[str, Any]:
         return token_json(access(session).tokens.revoke(caller(session).user, token_id))
@@ -102,17 +109,19 @@ def revoke_token(token_id: int) -> Response:
 
 # -- applications -------------------------------------------------------------------------
 @blueprint.post("/applications")
+@guard.token("applications", rule="application.submit")
 def submit_application() -> tuple[Response, int]:
     data = body()
 
     def work(session: Session) -> dict[str, Any]:
-        user = caller(session, "applications").user
+        user = caller(session).user
         return application_json(access(session).applications.submit(user, data, ip=ip()))
 
     return jsonify(committed(work)), 201
 
 
 @blueprint.get("/applications")
+@guard.token()  # what it lists depends on the caller's queues
 def list_applications() -> Response:
     """Mine (an applicant), or the queue I review: the authority's formality queue, an
     officer's substantive queue."""
@@ -132,6 +141,7 @@ def list_applications() -> Response:
 
 
 @blueprint.get(f"/applications/<{ID}:application_id>")
+@guard.token(object_rule="application.read")
 def show_application(application_id: int) -> Response:
     def work(session: Session) -> dict[str, Any]:
         user = caller(session).user
@@ -141,48 +151,45 @@ def show_application(application_id: int) -> Response:
 
 
 def _application_action(
-    application_id: int, scope: str, act: Callable[..., Application], *args: Any
+    application_id: int, act: Callable[..., Application], *args: Any
 ) -> Response:
     def work(session: Session) -> dict[str, Any]:
-        user = caller(session, scope).user
+        user = caller(session).user
         return application_json(act(access(session).applications, user, application_id, *args))
 
     return jsonify(committed(work))
 
 
 @blueprint.post(f"/applications/<{ID}:application_id>/withdraw")
+@guard.token("applications", object_rule="application.withdraw")
 def withdraw_application(application_id: int) -> Response:
-    return _application_action(
-        application_id, "applications", lambda a, u, i: a.withdraw(u, i, ip=ip())
-    )
+    return _application_action(application_id, lambda a, u, i: a.withdraw(u, i, ip=ip()))
 
 
 @blueprint.post(f"/applications/<{ID}:application_id>/resubmit")
+@guard.token("applications", object_rule="application.resubmit")
 def resubmit_application(application_id: int) -> Response:
     data = body()
-    return _application_action(
-        application_id, "applications", lambda a, u, i: a.resubmit(u, i, data, ip=ip())
-    )
+    return _application_action(application_id, lambda a, u, i: a.resubmit(u, i, data, ip=ip()))
 
 
 @blueprint.post(f"/applications/<{ID}:application_id>/formality")
+@guard.token("reviews", object_rule="application.formality")
 def formality_review(application_id: int) -> Response:
     data = body()
-    return _application_action(
-        application_id, "reviews", lambda a, u, i: a.formality(u, i, data, ip=ip())
-    )
+    return _application_action(application_id, lambda a, u, i: a.formality(u, i, data, ip=ip()))
 
 
 @blueprint.post(f"/applications/<{ID}:application_id>/decision")
+@guard.token("reviews", object_rule="application.decide")
 def substantive_review(application_id: int) -> Response:
     data = body()
-    return _application_action(
-        application_id, "reviews", lambda a, u, i: a.decide(u, i, data, ip=ip())
-    )
+    return _application_action(application_id, lambda a, u, i: a.decide(u, i, data, ip=ip()))
 
 
 # -- grants, data, reports ----------------------------------------------------------------
 @blueprint.get("/grants")
+@guard.token()  # one's own
 def list_grants() -> Response:
     def work(session: Session) -> list[dict[str, Any]]:
         user = caller(session).user
@@ -192,6 +199,7 @@ def list_grants() -> Response:
 
 
 @blueprint.get(f"/grants/<{ID}:grant_id>")
+@guard.token(object_rule="grant.read")
 def show_grant(grant_id: int) -> Response:
     def work(session: Session) -> dict[str, Any]:
         return grant_json(access(session).grants.get(caller(session).user, grant_id))
@@ -200,17 +208,19 @@ def show_grant(grant_id: int) -> Response:
 
 
 @blueprint.post(f"/grants/<{ID}:grant_id>/revoke")
+@guard.token("reviews", object_rule="grant.revoke")
 def revoke_grant(grant_id: int) -> Response:
     reason = body().get("reason")
 
     def work(session: Session) -> dict[str, Any]:
-        user = caller(session, "reviews").user
+        user = caller(session).user
         return grant_json(access(session).grants.revoke(user, grant_id, reason, ip=ip()))
 
     return jsonify(committed(work))
 
 
 @blueprint.get(f"/grants/<{ID}:grant_id>/resources/<resource_id>/data")
+@guard.token("grant:{grant_id}", object_rule="grant.use")
 def grant_data(grant_id: int, resource_id: str) -> Response:
     """The resource's data, to the grant's holder with a token scoped to the grant. The
     call is counted (and audited) before the first byte; the bytes when the last is sent."""
@@ -228,6 +238,7 @@ def grant_data(grant_id: int, resource_id: str) -> Response:
 
 
 @blueprint.get("/datasets/<name>/resources/<resource_id>/data")
+@guard.token(optional=True)  # a token given names who downloads
 def open_data(name: str, resource_id: str) -> Response:
     """A resource of a 无条件开放 dataset: no token needed."""
 
@@ -250,17 +261,19 @@ def _stream(download: Download, on_done: Callable[[int], None] | None) -> Respon
 
 
 @blueprint.post(f"/grants/<{ID}:grant_id>/reports")
+@guard.token("applications", object_rule="report.file")
 def file_report(grant_id: int) -> tuple[Response, int]:
     data = body()
 
     def work(session: Session) -> dict[str, Any]:
-        user = caller(session, "applications").user
+        user = caller(session).user
         return report_json(access(session).grants.file_report(user, grant_id, data, ip=ip()))
 
     return jsonify(committed(work)), 201
 
 
 @blueprint.get(f"/grants/<{ID}:grant_id>/reports")
+@guard.token(object_rule="report.read")
 def list_reports(grant_id: int) -> Response:
     def work(session: Session) -> list[dict[str, Any]]:
         user = caller(session).user
@@ -270,6 +283,7 @@ def list_reports(grant_id: int) -> Response:
 
 
 @blueprint.get("/grants/overdue-reports")
+@guard.token(rule="report.overdue")
 def overdue_reports() -> Response:
     def work(session: Session) -> list[dict[str, Any]]:
         user = caller(session).user
@@ -280,17 +294,19 @@ def overdue_reports() -> Response:
 
 # -- a department's catalog ---------------------------------------------------------------
 @blueprint.post("/datasets")
+@guard.token("catalog:manage", rule="dataset.create")
 def create_dataset() -> tuple[Response, int]:
     data = body()
 
     def work(session: Session) -> dict[str, Any]:
-        user = caller(session, "catalog:manage").user
+        user = caller(session).user
         return dataset_document(access(session).stewardship.create(user, data, ip=ip()))
 
     return jsonify(committed(work)), 201
 
 
 @blueprint.put("/datasets/<name>")
+@guard.token("catalog:manage", object_rule="dataset.manage")
 def update_dataset(name: str) -> tuple[Response, int]:
     """200 with the dataset; 202 with the openness request when the update makes the
     dataset less open (it waits for the platform authority)."""
@@ -298,7 +314,7 @@ def update_dataset(name: str) -> tuple[Response, int]:
     reason = request.args.get("reason") or data.pop("_reason", None)
 
     def work(session: Session) -> tuple[dict[str, Any], int]:
-        user = caller(session, "catalog:manage").user
+        user = caller(session).user
         result = access(session).stewardship.update(user, name, data, reason=reason, ip=ip())
         if isinstance(result, OpennessRequest):
             return _openness_json(result), 202
@@ -309,11 +325,12 @@ def update_dataset(name: str) -> tuple[Response, int]:
 
 
 @blueprint.put("/datasets/<name>/resources/<resource_id>/file")
+@guard.token("catalog:manage", object_rule="dataset.files")
 def upload_file(name: str, resource_id: str) -> tuple[Response, int]:
     """The data of a resource, kept by the portal (the request body is the file)."""
 
     def work(session: Session) -> dict[str, Any]:
-        user = caller(session, "catalog:manage").user
+        user = caller(session).user
         services = access(session)
         dataset = _dataset(session, name)
         rights.require(user, "dataset.files", dataset)
@@ -343,15 +360,17 @@ def _dataset(session: Session, name: str) -> Dataset:
 
 # -- the platform authority ---------------------------------------------------------------
 @blueprint.get("/openness-requests")
+@guard.token("reviews", rule="openness.decide")
 def openness_requests() -> Response:
     def work(session: Session) -> list[dict[str, Any]]:
-        user = caller(session, "reviews").user
+        user = caller(session).user
         return [_openness_json(r) for r in access(session).stewardship.pending(user)]
 
     return jsonify({"requests": committed(work)})
 
 
 @blueprint.post(f"/openness-requests/<{ID}:request_id>/decision")
+@guard.token("reviews", rule="openness.decide")
 def decide_openness(request_id: int) -> Response:
     data = body()
     approve = data.get("decision") == "approve"
@@ -361,7 +380,7 @@ def decide_openness(request_id: int) -> Response:
         )
 
     def work(session: Session) -> dict[str, Any]:
-        user = caller(session, "reviews").user
+        user = caller(session).user
         decided = access(session).stewardship.decide(
             user, request_id, approve, data.get("reason"), ip=ip()
         )
@@ -395,10 +414,9 @@ def _openness_json(item: OpennessRequest) -> dict[str, Any]:
 
 
 @blueprint.get("/audit")
+@guard.token("audit:read", rule="audit.read")
 def audit_entries() -> Response:
     def work(session: Session) -> list[dict[str, Any]]:
-        user = caller(session, "audit:read").user
-        rights.require(user, "audit.read")
         entries = access(session).audit.entries(
             action=request.args.get("action"),
             subject=request.args.get("subject"),
@@ -422,12 +440,8 @@ def audit_entries() -> Response:
 
 
 @blueprint.get("/audit.csv")
+@guard.token("audit:read", rule="audit.read")
 def audit_csv() -> Response:
-    def work(session: Session) -> None:
-        rights.require(caller(session, "audit:read").user, "audit.read")
-
-    committed(work)
-
     def rows() -> Any:
         with database().sessions() as session:
             yield from access(session).audit.export_csv()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from schemas import message
 
+from .. import guard
 from ..catalog.documents import dataset_document, organization_document, zone_document
 from ..catalog.errors import Invalid, NotFound
 from ..models import Dataset, Organization, Zone, dataset_zones
@@ -92,6 +93,7 @@ def _with_etag(document: dict[str, Any]) -> Response:
 
 
 @blueprint.get("/datasets")
+@guard.public
 def list_datasets() -> Response:
     """Public datasets in name order, optionally of one department or zone."""
     limit = _limit()
@@ -120,6 +122,7 @@ def list_datasets() -> Response:
 
 
 @blueprint.get("/datasets/<name>")
+@guard.public
 def show_dataset(name: str) -> Response:
     with database().sessions() as session:
         found = session.scalar(select(Dataset).where(findable(PUBLIC)).where(Dataset.name == name))
@@ -129,6 +132,7 @@ def show_dataset(name: str) -> Response:
 
 
 @blueprint.get("/organizations")
+@guard.public
 def list_organizations() -> Response:
     limit = _limit()
     after = decode_cursor(request.args.get("cursor"))
@@ -143,12 +147,14 @@ def list_organizations() -> Response:
 
 
 @blueprint.get("/organizations/<name>")
+@guard.public
 def show_organization(name: str) -> Response:
     with database().sessions() as session:
         return _with_etag(organization_document(catalog(session, "api").organizations.get(name)))
 
 
 @blueprint.get("/zones")
+@guard.public
 def list_zones() -> Response:
     with database().sessions() as session:
         service = catalog(session, "api").zones
@@ -160,6 +166,7 @@ def list_zones() -> Response:
 
 
 @blueprint.get("/zones/<code>")
+@guard.public
 def show_zone(code: str) -> Response:
     with database().sessions() as session:
         zone = session.scalar(select(Zone).where(Zone.code == code))

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
+from .. import guard
 from ..access import Access, Caller, rights
 from ..catalog.errors import CatalogError, Forbidden, NotFound, Unauthenticated
 from ..search import SearchUnavailable
@@ -89,12 +90,14 @@ def _caller(services: Access) -> Caller | None:
 
 
 @blueprint.get("/api/3")
+@guard.public
 def api_version() -> Response:
     return jsonify({"version": 3})
 
 
 @blueprint.route("/api/3/action/<name>", methods=["GET", "POST"])
 @blueprint.route("/api/action/<name>", methods=["GET", "POST"])
+@guard.per_action  # ACTIONS above: each action's scope and rule, checked by _check_rights
 def dispatch(name: str) -> tuple[Response, int]:
     found = ACTIONS.get(name)
     try:

@@ -8,6 +8,7 @@ from rdflib import Graph
 
 from schemas import message, render
 
+from .. import guard
 from ..catalog.dcat_export import (
     BadParameters,
     catalog_graph,
@@ -31,6 +32,7 @@ EXTENSIONS = "any(ttl, jsonld, rdf)"
 
 
 @blueprint.get(f"/catalog.<{EXTENSIONS}:ext>")
+@guard.public
 def catalog_export(ext: str) -> Response:
     """A page of the public catalog; `page`, `page_size` and `modified_since` as queried."""
     try:
@@ -44,6 +46,7 @@ def catalog_export(ext: str) -> Response:
 
 
 @blueprint.get(f"/dataset/<name>.<{EXTENSIONS}:ext>")
+@guard.public
 def dataset_export(name: str, ext: str) -> Response:
     with database().sessions() as session:
         graph = dataset_graph(session, _base_url(), name)
@@ -54,6 +57,7 @@ def dataset_export(name: str, ext: str) -> Response:
 
 
 @blueprint.get("/data.json")
+@guard.public
 def data_json_export() -> Response:
     with database().sessions() as session:
         body = data_json(session, _base_url(), fallback_email=settings().mail_from)

@@ -25,6 +25,7 @@ from schemas.access import (
     UsageReportSchema,
 )
 
+from .. import guard
 from .rest import blueprint
 
 NULLABLE_STRING = {"type": "string", "nullable": True}
@@ -760,10 +761,12 @@ def spec() -> dict[str, Any]:
 
 
 @blueprint.get("/openapi.json")
+@guard.public
 def openapi_json() -> Response:
     return jsonify(spec())
 
 
 @blueprint.get("/docs")
+@guard.public
 def docs() -> str:
     return render_template("api_docs.html", spec=spec())

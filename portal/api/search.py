@@ -6,25 +6,26 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from .. import guard
 from .. import search as search_service
+from ..guard import optional_caller
 from ..search import SearchUnavailable
 from ..search.params import BadParameters, parse
 from ..services import database, search_backend
 from ..visibility import PUBLIC, Viewer, viewer_of
-from .auth import caller, presented_token
 from .rest import blueprint, problem
 
 
 def current_viewer() -> Viewer:
-    """The public, or the caller of a token with `catalog:read`: an officer also finds
-    the department's non-public entries, the authority everything."""
-    if presented_token() is None:
-        return PUBLIC
-    with database().transaction() as session:
-        return viewer_of(caller(session, "catalog:read").user)
+    """The public, or the caller of a token (with `catalog:read`, as declared): an officer
+    also finds the department's non-public entries, the authority everything."""
+    with database().sessions() as session:
+        found = optional_caller(session)
+        return viewer_of(found.user) if found else PUBLIC
 
 
 @blueprint.get("/search")
+@guard.token("catalog:read", optional=True)
 def search() -> Response:
     try:
         query = parse(request.args, current_viewer())
@@ -71,6 +72,7 @@ def _item(item: Any) -> dict[str, Any]:
 
 
 @blueprint.get("/suggest")
+@guard.token("catalog:read", optional=True)
 def suggest() -> Response:
     text = (request.args.get("q") or "").strip()
     if len(text) > 100:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, flash, redirect, render_template, request, url_for
 from flask import session as web_session
 from flask.typing import ResponseReturnValue
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,7 @@ from wtforms.validators import StopValidation, ValidationError
 
 from schemas import Message, message
 
+from .. import guard
 from ..access.accounts import token_digest
 from ..catalog.errors import Conflict, Forbidden, Invalid, Unauthenticated
 from ..db import utcnow
@@ -274,6 +275,7 @@ def _private(response: ResponseReturnValue) -> Response:
 
 
 @blueprint.route("/register", methods=["GET", "POST"])
+@guard.public
 def register() -> ResponseReturnValue:
     form = RegisterForm()
     if not form.is_submitted():
@@ -300,6 +302,7 @@ def register() -> ResponseReturnValue:
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
+@guard.public
 def login() -> ResponseReturnValue:
     form = LoginForm(next=safe_next(request.args.get("next")) or "")
     if not form.is_submitted():
@@ -328,6 +331,7 @@ def login() -> ResponseReturnValue:
 
 
 @blueprint.post("/logout")
+@guard.public  # signed in or not, the session ends
 def logout() -> ResponseReturnValue:
     # POST only, with the CSRF token: a link or an <img> elsewhere cannot sign anyone out.
     logout_user()
@@ -337,7 +341,7 @@ def logout() -> ResponseReturnValue:
 
 
 @blueprint.get("/account")
-@login_required
+@guard.signed_in()
 def account() -> ResponseReturnValue:
     with database().sessions() as session:
         user = session.get(User, current_user.id)
@@ -355,6 +359,7 @@ def account() -> ResponseReturnValue:
 
 
 @blueprint.route("/password/forgot", methods=["GET", "POST"])
+@guard.public
 def forgot_password() -> ResponseReturnValue:
     form = ForgotForm()
     if not form.is_submitted():
@@ -398,6 +403,7 @@ def _reset_usable(token: str) -> bool:
 
 
 @blueprint.route("/password/reset/<token>", methods=["GET", "POST"])
+@guard.public  # the link's one-time token stands for the account
 def reset_password(token: str) -> ResponseReturnValue:
     form = ResetForm()
     if not form.is_submitted():

@@ -27,14 +27,14 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from schemas import Message, flatten, message, vocab, vocabularies
 
-from ..access import rights
+from .. import guard
 from ..catalog.documents import zone_document
 from ..catalog.errors import CatalogError
 from ..models import AuditEntry, OpennessRequest, User, Zone
@@ -53,26 +53,12 @@ BLANK_SCENARIO_ROWS = 2  # empty rows under a zone's scenarios, to add new ones
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
-# -- who may come in ---------------------------------------------------------------------------
+# Who may come in is declared on each view (portal/guard.py checks it before the view):
+# openness decisions, zones and the profile are the authority's to keep (domain.md §1),
+# the audit log the authority's and the administrators' to read.
 def _user(session: Session) -> User:
     user = session.get(User, current_user.id)
     if user is None:
-        abort(403)
-    return user
-
-
-def _may(session: Session, action: str) -> User:
-    """The signed-in user if `rights` lets them do `action`; 403 otherwise."""
-    user = _user(session)
-    if not rights.allowed(user, action):
-        abort(403)
-    return user
-
-
-def _authority(session: Session) -> User:
-    """Zones and the profile are the authority's to keep (domain.md §1)."""
-    user = _user(session)
-    if not rights.allowed(user, "profile.manage"):
         abort(403)
     return user
 
@@ -96,13 +82,13 @@ def _drain_index() -> None:
 
 # -- openness downgrades -----------------------------------------------------------------------
 @blueprint.get("/workspace/openness")
-@login_required
+@guard.signed_in(rule="openness.decide")
 def authority_openness() -> ResponseReturnValue:
     return _openness_page()
 
 
 @blueprint.post("/workspace/openness/<int:request_id>")
-@login_required
+@guard.signed_in(rule="openness.decide")
 def authority_decide_openness(request_id: int) -> ResponseReturnValue:
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
@@ -178,10 +164,10 @@ def _grade_change(item: OpennessRequest) -> tuple[str, str] | None:
 
 # -- zones -------------------------------------------------------------------------------------
 @blueprint.get("/workspace/zones")
-@login_required
+@guard.signed_in(rule="profile.manage")
 def authority_zones() -> ResponseReturnValue:
     with database().sessions() as session:
-        user = _authority(session)
+        user = _user(session)
         zones = catalog(session, f"user:{user.id}").zones
         return render_template(
             "authority/zones.html",
@@ -198,13 +184,13 @@ def _free_zone_codes(session: Session) -> list[str]:
 
 
 @blueprint.route("/workspace/zones/new", methods=["GET", "POST"])
-@login_required
+@guard.signed_in(rule="profile.manage")
 def authority_new_zone() -> ResponseReturnValue:
     return _zone_form(None)
 
 
 @blueprint.route("/workspace/zones/<code>/edit", methods=["GET", "POST"])
-@login_required
+@guard.signed_in(rule="profile.manage")
 def authority_edit_zone(code: str) -> ResponseReturnValue:
     return _zone_form(code)
 
@@ -212,7 +198,6 @@ def authority_edit_zone(code: str) -> ResponseReturnValue:
 def _zone_form(code: str | None) -> ResponseReturnValue:
     """Create (`code` None) or edit a zone: the same validation as every catalog write."""
     with database().sessions() as session:
-        _authority(session)
         free_codes = _free_zone_codes(session)
         existing = session.scalar(select(Zone).where(Zone.code == code)) if code else None
         if code is not None and existing is None:
@@ -299,10 +284,8 @@ def _render_zone_form(
 
 # -- the profile: vocabularies and grade policy (read-only) ------------------------------------
 @blueprint.get("/workspace/vocabularies")
-@login_required
+@guard.signed_in(rule="profile.manage")
 def authority_vocabularies() -> ResponseReturnValue:
-    with database().sessions() as session:
-        _authority(session)
     return render_template(
         "authority/vocabularies.html",
         vocabularies=vocabularies(),
@@ -311,10 +294,8 @@ def authority_vocabularies() -> ResponseReturnValue:
 
 
 @blueprint.get("/workspace/grade-policy")
-@login_required
+@guard.signed_in(rule="profile.manage")
 def authority_grade_policy() -> ResponseReturnValue:
-    with database().sessions() as session:
-        _authority(session)
     running = policy()
     open_types = vocab("open_types").codes
     return render_template(
@@ -391,11 +372,10 @@ def _audit_filters(args: MultiDict[str, str]) -> tuple[AuditFilters, dict[str, l
 
 
 @blueprint.get("/workspace/audit")
-@login_required
+@guard.signed_in(rule="audit.read")
 def authority_audit() -> ResponseReturnValue:
     filters, errors = _audit_filters(request.args)
     with database().sessions() as session:
-        _may(session, "audit.read")
         query = select(AuditEntry).where(*filters.where())
         total = 0 if errors else session.scalar(select(func.count()).select_from(query.subquery()))
         last_page = max(1, -(-(total or 0) // AUDIT_PAGE_SIZE))
@@ -435,12 +415,10 @@ def _actor_ids(actor: str) -> list[int]:
 
 
 @blueprint.get("/workspace/audit.csv")
-@login_required
+@guard.signed_in(rule="audit.read")
 def authority_audit_csv() -> ResponseReturnValue:
     """The filtered entries as CSV, oldest first like `portal audit export`, streamed."""
     filters, errors = _audit_filters(request.args)
-    with database().sessions() as session:
-        _may(session, "audit.read")
     if errors:
         return authority_audit()
 
@@ -485,11 +463,10 @@ def _problem(text: str) -> Message:
 
 
 @blueprint.get("/workspace/audit/verify")
-@login_required
+@guard.signed_in(rule="audit.read")
 def authority_audit_verify() -> ResponseReturnValue:
     """Recompute the hash chain from the first entry, as `portal audit verify` does."""
     with database().sessions() as session:
-        _may(session, "audit.read")
         report = access(session).audit.verify()
     problems = [_problem(p) for p in report.problems]
     return render_template("authority/audit_verify.html", report=report, problems=problems)

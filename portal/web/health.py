@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import migrate
+from .. import guard, migrate
 from ..search import SearchUnavailable
 from ..services import database, indexer, search_backend
 
@@ -14,6 +14,7 @@ blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
+@guard.public
 def healthz():  # type: ignore[no-untyped-def]
     db = database()
     try:
@@ -51,6 +52,7 @@ FAVICON = (
 
 
 @blueprint.get("/favicon.ico")
+@guard.public
 def favicon() -> Response:
     response = Response(FAVICON, mimetype="image/svg+xml")
     response.cache_control.max_age = 7 * 24 * 3600

@@ -12,6 +12,7 @@ from flask import Flask, redirect, request
 from flask_babel import Babel
 from werkzeug.wrappers import Response
 
+from .. import guard
 from .language import COOKIE, LANGUAGES, bi, page_language, select_locale
 from .site import blueprint
 
@@ -29,6 +30,7 @@ def init_i18n(app: Flask) -> None:
 
 
 @blueprint.get("/lang/<code>")
+@guard.public
 def set_language(code: str) -> Response:
     """Switch the language and go back where the visitor was."""
     from .accounts import safe_next

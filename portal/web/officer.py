@@ -18,13 +18,13 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from schemas import Message, flatten, message, vocab
 
+from .. import guard
 from ..access import rights
 from ..access.stewardship import is_downgrade
 from ..catalog.documents import dataset_document
@@ -35,7 +35,7 @@ from ..models import Dataset, HarvestJob, HarvestRecord, HarvestSource, Openness
 from ..services import access, audit_anchor, catalog, database, policy
 from ..visibility import PUBLIC, may_find
 from .site import blueprint
-from .workspace import _attempt, _ip, _officer, _user, indexer_drain
+from .workspace import _attempt, _ip, _user, indexer_drain
 
 PAGE_SIZE = 50  # datasets a page of the department's catalog
 RUN_NOW_LIMIT = 1000  # records: a larger source runs from `portal harvest run` or its schedule
@@ -74,11 +74,11 @@ def open_suggestion(dataset: Dataset) -> dict[str, Any] | None:
 
 
 @blueprint.get("/workspace/catalog")
-@login_required
+@guard.signed_in(rule="department.officer")
 def officer_catalog() -> ResponseReturnValue:
     """The department's datasets in every state, newest change first, a page at a time."""
     with database().sessions() as session:
-        user = _officer(session)
+        user = _user(session)
         mine = Dataset.publisher_id == user.organization_id
         total = session.scalar(select(func.count()).select_from(Dataset).where(mine)) or 0
         last_page = max(1, math.ceil(total / PAGE_SIZE))
@@ -112,7 +112,7 @@ def officer_catalog() -> ResponseReturnValue:
 
 
 @blueprint.post("/workspace/catalog/<name>/suggestion")
-@login_required
+@guard.signed_in(rule="department.officer", object_rule="dataset.manage")
 def officer_suggestion(name: str) -> ResponseReturnValue:
     """Accept a grading suggestion (through the stewardship update: a downgrade of openness
     is held for the authority) or keep the values set (only that choice is recorded)."""
@@ -121,7 +121,7 @@ def officer_suggestion(name: str) -> ResponseReturnValue:
         abort(400)
 
     def decide(session: Session) -> str:
-        user = _officer(session)
+        user = _user(session)
         dataset = catalog(session, f"user:{user.id}").datasets.get(name)
         if not rights.allowed(user, "dataset.manage", dataset):
             abort(403)
@@ -401,11 +401,9 @@ def _after_save(name: str, public: bool) -> ResponseReturnValue:
 
 
 @blueprint.route("/workspace/datasets/new", methods=["GET", "POST"])
-@login_required
+@guard.signed_in(rule="dataset.create")
 def officer_new_dataset() -> ResponseReturnValue:
     """Register a dataset of the officer's department."""
-    with database().sessions() as session:
-        _officer(session)
     if request.method == "GET":
         return _render_form(DatasetForm.new(), {}, None)
     form = DatasetForm.sent(request.form)
@@ -413,7 +411,7 @@ def officer_new_dataset() -> ResponseReturnValue:
         return _render_form(form, {}, None)
 
     def create(session: Session) -> tuple[str, bool]:
-        made = access(session).stewardship.create(_officer(session), form.document(), ip=_ip())
+        made = access(session).stewardship.create(_user(session), form.document(), ip=_ip())
         return made.name, _public(made)
 
     made, refused = _attempt(create)
@@ -426,7 +424,7 @@ def officer_new_dataset() -> ResponseReturnValue:
 
 
 @blueprint.route("/workspace/datasets/<name>/edit", methods=["GET", "POST"])
-@login_required
+@guard.signed_in(object_rule="dataset.manage")
 def officer_edit_dataset(name: str) -> ResponseReturnValue:
     """Edit a dataset of the officer's department (a downgrade of openness needs a reason
     and waits for the authority)."""
@@ -495,14 +493,6 @@ def summarize(job: HarvestJob) -> JobSummary:
     return JobSummary(job, totals)
 
 
-def _harvest_user(session: Session) -> User:
-    """An officer (their department's sources) or the authority (every source)."""
-    user = _user(session)
-    if rights.allowed(user, "harvest.use"):
-        return user
-    abort(403)
-
-
 def _sees(user: User, source: HarvestSource) -> bool:
     return rights.allowed(user, "harvest.source", source)
 
@@ -537,10 +527,11 @@ def run_refusal(source: HarvestSource) -> Message | None:
 
 
 @blueprint.get("/workspace/harvest")
-@login_required
+# an officer (their department's sources) or the authority (every source)
+@guard.signed_in(rule="harvest.use")
 def officer_harvest() -> ResponseReturnValue:
     with database().sessions() as session:
-        user = _harvest_user(session)
+        user = _user(session)
         query = select(HarvestSource).order_by(HarvestSource.name)
         if not rights.allowed(user, "catalog.all"):
             query = query.where(HarvestSource.publisher == user.organization.name)
@@ -549,12 +540,12 @@ def officer_harvest() -> ResponseReturnValue:
 
 
 @blueprint.get("/workspace/harvest/<name>")
-@login_required
+@guard.signed_in(rule="harvest.use", object_rule="harvest.source")
 def officer_harvest_source(name: str) -> ResponseReturnValue:
     """A source's jobs, newest first, and one job's failed records (`?job=`, the newest by
     default) with their location and reasons."""
     with database().sessions() as session:
-        user = _harvest_user(session)
+        user = _user(session)
         source = _source(session, user, name)
         jobs = [summarize(j) for j in source.jobs]
         wanted = request.args.get("job", type=int)
@@ -593,11 +584,11 @@ def officer_harvest_source(name: str) -> ResponseReturnValue:
 
 
 @blueprint.post("/workspace/harvest/<name>/run")
-@login_required
+@guard.signed_in(rule="harvest.use", object_rule="harvest.source")
 def officer_harvest_run(name: str) -> ResponseReturnValue:
     """Run a small source now, as `portal harvest run` does, and show its job."""
     with database().sessions() as session:
-        user = _harvest_user(session)
+        user = _user(session)
         refusal = run_refusal(_source(session, user, name))
     if refusal is not None:
         flash(refusal, "error")

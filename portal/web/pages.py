@@ -23,6 +23,7 @@ from schemas import vocab
 from schemas.quality import _config as quality_config
 from schemas.quality import bands
 
+from .. import guard
 from ..catalog import NotFound, popularity, revisions
 from ..catalog.datasets import ENTITY as DATASET
 from ..db import Database
@@ -172,6 +173,7 @@ def warm_up(db: Database) -> threading.Thread:
 
 
 @blueprint.get("/")
+@guard.public
 def home() -> str:
     with database().sessions() as session:
         order = vocab("zones").codes  # 交通、养老、乡村振兴、港航, as the plan lists them
@@ -195,6 +197,7 @@ def home() -> str:
 
 # -- search ---------------------------------------------------------------------------------
 @blueprint.get("/search")
+@guard.public
 def search_page() -> str | tuple[str, int]:
     context: dict[str, Any] = {"args": request.args, "facet_order": FACET_ORDER}
     try:
@@ -287,6 +290,7 @@ def quality_band(quality: dict[str, Any] | None, score: int) -> dict[str, str]:
 
 
 @blueprint.get("/dataset/<name>")
+@guard.public
 def dataset(name: str) -> str:
     with database().sessions() as session:
         service = catalog(session, "web")
@@ -344,6 +348,7 @@ def scope_charts(counts: Breakdown, within: dict[str, str]) -> list[tuple[str, l
 
 
 @blueprint.get("/zone/<code>")
+@guard.public
 def zone(code: str) -> str:
     with database().sessions() as session:
         found = catalog(session, "web").zones.find(code)
@@ -360,6 +365,7 @@ def zone(code: str) -> str:
 
 
 @blueprint.get("/organization/<name>")
+@guard.public
 def organization(name: str) -> str:
     with database().sessions() as session:
         found = catalog(session, "web").organizations.find(name)

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, g, request, url_for
+from flask import Blueprint, Response, g, request, url_for
 
 from schemas import vocab
 
+from .. import guard
 from .language import page_language
 
 STATIC = Path(__file__).parent / "static"
@@ -25,6 +26,10 @@ class _Blueprint(Blueprint):
         # A versioned URL (?v=<hash>, see `asset`) never changes content: let slow
         # connections keep it; an unversioned one is revalidated as before.
         return ONE_YEAR if request.args.get("v") else super().get_send_file_max_age(filename)
+
+    @guard.public  # the pages' style sheets, scripts and images (the view of web.static)
+    def send_static_file(self, filename: str) -> Response:
+        return super().send_static_file(filename)
 
 
 # "/assets", not "/static": the app's own /static rule (an empty folder) would win.

@@ -19,13 +19,14 @@ from typing import Any, TypeVar
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harvesters import SourceSettings, load_harvester
 from schemas import message
 
+from .. import guard
 from ..access import rights
 from ..access.applications import Applications
 from ..access.tokens import MAX_DAYS
@@ -63,7 +64,7 @@ def _ip() -> str | None:
 
 
 @blueprint.route("/apply/<name>", methods=["GET", "POST"])
-@login_required
+@guard.signed_in(rule="application.submit")
 def apply(name: str) -> ResponseReturnValue:
     """The application form for a 有条件开放 dataset."""
     with database().sessions() as session:
@@ -113,7 +114,7 @@ def _number(text: str) -> int | str:
 
 
 @blueprint.get("/workspace")
-@login_required
+@guard.signed_in()  # what it shows depends on the user's rights
 def workspace() -> ResponseReturnValue:
     """What the signed-in user has to do or follow, by role."""
     with database().sessions() as session:
@@ -135,7 +136,8 @@ def workspace() -> ResponseReturnValue:
 
 
 @blueprint.route("/workspace/applications/<int:application_id>", methods=["GET", "POST"])
-@login_required
+# and the step posted: application.formality, .decide or .withdraw, by the service
+@guard.signed_in(object_rule="application.read")
 def application(application_id: int) -> ResponseReturnValue:
     """One application: its history, and the decision form for whoever reviews it now."""
     errors: dict[str, Any] = {}
@@ -228,7 +230,7 @@ REPORT_FIELDS = ("usage", "results", "benefits")
 
 
 @blueprint.route(f"/workspace/grants/<{ID}:grant_id>", methods=["GET", "POST"])
-@login_required
+@guard.signed_in(object_rule="grant.read")  # a report posted: report.file
 def workspace_grant(grant_id: int) -> ResponseReturnValue:
     """One grant: what it covers, the quota left, the usage reports and, for its holder,
     the form to file the next one."""
@@ -290,7 +292,7 @@ def _scope_choices(session: Session, user: User) -> tuple[list[str], list[Grant]
 
 
 @blueprint.route("/workspace/tokens", methods=["GET", "POST"])
-@login_required
+@guard.signed_in()  # one's own tokens, with the scopes one's role may hold
 def workspace_tokens() -> ResponseReturnValue:
     """The user's API tokens, a form to make one and a button to revoke each. A new
     token's secret is in this response only: never in the session, never again."""
@@ -337,7 +339,7 @@ def workspace_tokens() -> ResponseReturnValue:
 
 
 @blueprint.post(f"/workspace/tokens/<{ID}:token_id>/revoke")
-@login_required
+@guard.signed_in()
 def revoke_workspace_token(token_id: int) -> ResponseReturnValue:
     def revoke(session: Session) -> None:
         access(session).tokens.revoke(_user(session), token_id)
@@ -357,13 +359,6 @@ UPLOAD_SUFFIXES = (".xlsx", ".csv")
 UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.(xlsx|csv)$")
 
 
-def _officer(session: Session) -> User:
-    user = _user(session)
-    if not rights.allowed(user, "dataset.create"):
-        abort(403)
-    return user
-
-
 def _uploads() -> Path:
     folder = settings().instance_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
@@ -376,7 +371,7 @@ def _harvest_upload(upload: str, *, dry_run: bool) -> HarvestReport:
     if not UPLOAD_NAME.match(upload) or not (_uploads() / upload).is_file():
         abort(404)  # names are ours: anything else is a guess or a traversal attempt
     with database().sessions() as session:
-        user = _officer(session)
+        user = _user(session)
         department, actor = user.organization.name, f"user:{user.id}"
     return run_harvest(
         database(),
@@ -390,10 +385,8 @@ def _harvest_upload(upload: str, *, dry_run: bool) -> HarvestReport:
 
 
 @blueprint.route("/workspace/catalog/upload", methods=["GET", "POST"])
-@login_required
+@guard.signed_in(rule="dataset.create")
 def upload_catalog() -> ResponseReturnValue:
-    with database().sessions() as session:
-        _officer(session)
     if request.method == "GET":
         return render_template("workspace/upload.html", report=None, upload=None, errors={})
     file = request.files.get("catalog")
@@ -414,7 +407,7 @@ def upload_catalog() -> ResponseReturnValue:
 
 
 @blueprint.post("/workspace/catalog/upload/<upload>/commit")
-@login_required
+@guard.signed_in(rule="dataset.create")
 def commit_upload(upload: str) -> ResponseReturnValue:
     report = _harvest_upload(upload, dry_run=False)
     (_uploads() / upload).unlink(missing_ok=True)

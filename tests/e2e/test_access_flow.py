@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.live]  # chromium against `portal serve`
 
 PASSWORD = "a long enough password"
 USCC = "91370200163562681"

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.live]  # chromium against `portal serve`
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

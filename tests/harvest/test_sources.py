@@ -187,6 +187,7 @@ def test_job_history_is_bounded(
     assert count(app, HarvestRecord) == 12
 
 
+@pytest.mark.live
 def test_killed_mid_run_then_rerun_leaves_no_duplicate_and_no_half_dataset(
     tmp_path: Path, database_url: str
 ) -> None:

@@ -37,6 +37,8 @@ from portal.catalog.documents import zone_document
 from portal.harvest.sources import add_source, run_source
 from portal.services import access, database, policy
 
+pytestmark = pytest.mark.live  # `portal serve` in a child process, ckanapi's command line
+
 BIN = Path(sys.executable).parent
 PASSWORD = "a long password"
 REAL_RECORDS = 5_000

@@ -89,6 +89,8 @@ CHECKS = [
 ]
 
 
+@pytest.mark.live
+@pytest.mark.fuzz
 def test_every_operation_answers_as_documented(api_schema) -> None:  # type: ignore[no-untyped-def]
     # Driven by hand rather than by schemathesis' pytest plugin, which does not run on
     # pytest 9: one hypothesis run per operation, valid and invalid inputs alike.

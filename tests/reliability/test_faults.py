@@ -90,6 +90,7 @@ def version_dirs(root: Path) -> set[str]:
     return {p.name for p in root.iterdir() if p.is_dir() and p.name.startswith("v")}
 
 
+@pytest.mark.live
 def test_killed_reindex_breaks_nothing_and_a_rerun_loses_nothing(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -163,6 +164,7 @@ def test_killed_reindex_breaks_nothing_and_a_rerun_loses_nothing(
 # -- SIGKILL during application reviews ---------------------------------------------------
 
 
+@pytest.mark.live
 def test_killed_review_loop_leaves_every_application_explained(
     world: World,  # noqa: F811
     database_url: str,

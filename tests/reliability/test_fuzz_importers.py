@@ -41,6 +41,8 @@ from portal.services import database, policy
 
 from ..factories import dataset
 
+pytestmark = pytest.mark.fuzz
+
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 PHASES = [p for p in Phase if not (p == Phase.shrink and os.environ.get("FUZZ_NO_SHRINK"))]
 FUZZ = settings(
