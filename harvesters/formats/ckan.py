@@ -48,7 +48,20 @@ from schemas.base import SLUG, VocabTerm
 from ..base import RecordKind, SourceRecord, stable_name
 from ..labels import field_for as label_field_for
 from ..labels import fold
-from ..values import clean, map_term
+from ..values import (
+    blank_to_none,
+    boolean,
+    clean,
+    has_value,
+    joined_text,
+    json_list,
+    map_term,
+    spellings,
+    split_list,
+    text,
+    to_date,
+    whole_number,
+)
 
 MAPPING_FILE = Path(__file__).parents[1] / "data" / "ckan.yaml"
 
@@ -115,11 +128,6 @@ def vocabulary_of(schema_field: ma.Field) -> str:
     term = schema_field.inner if isinstance(schema_field, ma.List) else schema_field
     assert isinstance(term, VocabTerm)
     return term.vocabulary
-
-
-TRUE_WORDS = frozenset({"true", "yes", "1", "是", "y"})
-FALSE_WORDS = frozenset({"false", "no", "0", "否", "n"})
-DATE_PATTERN = re.compile(r"^\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})")
 
 
 # --- data/ckan.yaml -------------------------------------------------------------------------
@@ -282,7 +290,7 @@ class PackageReader:
         found: dict[str, Any] = {}
         for name in PROFILE_FIELDS:
             for source in (package, extras):
-                if name in source and (self.strict or _has_value(source[name])):
+                if name in source and (self.strict or has_value(source[name])):
                     found.setdefault(name, source[name])
         aliased: set[str] = set()
         for key, value in extras.items():
@@ -303,9 +311,9 @@ class PackageReader:
         if kind == "terms":
             return self._terms(vocabulary_of(schema_field), value, name)
         if kind == "count":
-            return _count(value) if isinstance(value, str) or not self.strict else value
+            return whole_number(value) if isinstance(value, str) or not self.strict else value
         if kind == "boolean":
-            return _boolean(value)
+            return boolean(value)
         if kind == "date":
             return to_date(value) if isinstance(value, str | date) or not self.strict else value
         if kind == "contact":
@@ -317,7 +325,7 @@ class PackageReader:
     def _text(self, value: Any) -> Any:
         """Lenient: trimmed text, lists joined, placeholders (暂无 …) absent. Strict: as
         given (the profile says what is no text), blank absent."""
-        return blank_to_none(value) if self.strict else clean(_text(value))
+        return blank_to_none(value) if self.strict else clean(joined_text(value))
 
     def _read_core_keys(
         self, data: dict[str, Any], raw: Mapping[str, Any], package: Mapping[str, Any]
@@ -334,7 +342,7 @@ class PackageReader:
         for name, keys in core.items():
             if name in raw if self.strict else data.get(name) is not None:
                 continue
-            given = next((package[k] for k in keys if _has_value(package.get(k))), None)
+            given = next((package[k] for k in keys if has_value(package.get(k))), None)
             data[name] = self._convert(name, given)
 
     # --- groups → zones (and, on other portals, a domain) ---------------------------------
@@ -484,7 +492,7 @@ class PackageReader:
         data/ckan.yaml) or CKAN's legacy resource_type says a service; else a link when
         its format is one; else a file."""
         stated = item.get("kind")
-        if _has_value(stated):
+        if has_value(stated):
             kind = vocab("resource_kinds").resolve(stated) if isinstance(stated, str) else None
             if kind or self.strict:
                 return kind or stated  # an unknown one: the profile says
@@ -522,7 +530,7 @@ class PackageReader:
         rather than failing the dataset."""
         if self.strict:
             return blank_to_none(value)
-        number = _count(value)
+        number = whole_number(value)
         if number is None or isinstance(number, int):
             return number
         self.warnings.append(
@@ -536,7 +544,7 @@ class PackageReader:
     # --- values ------------------------------------------------------------------------------
 
     def resolve(self, vocabulary: str, value: Any) -> str | None:
-        for spelling in _spellings(value):
+        for spelling in spellings(value):
             mapped = self.mapping.values.get(vocabulary, {}).get(fold(spelling))
             code = vocab(vocabulary).resolve(mapped or spelling)
             if code:
@@ -549,11 +557,11 @@ class PackageReader:
         if self.strict and not isinstance(value, str | int):
             return value  # a list or an object where one term belongs: the profile says
         code = self.resolve(vocabulary, value)
-        if code is not None or not _has_value(value):
+        if code is not None or not has_value(value):
             return code
         if self.strict:
             return value
-        map_term(vocabulary, _text(value), name, self.warnings)  # adds the warning
+        map_term(vocabulary, joined_text(value), name, self.warnings)  # adds the warning
         return None
 
     def _terms(self, vocabulary: str, value: Any, name: str) -> list[Any] | None:
@@ -568,13 +576,13 @@ class PackageReader:
         if value is None or isinstance(value, list):
             return value
         if isinstance(value, str):
-            parsed = _json_list(value)
+            parsed = json_list(value)
             if isinstance(parsed, list):
                 return parsed
             if value.strip().startswith("[") and self.strict:
                 self.problem(name, "不是有效的 JSON 列表", "is not a valid JSON list.")
                 return None
-            return [part for part in _split(value) if part.strip()]
+            return [part for part in split_list(value) if part.strip()]
         if self.strict:
             self.problem(name, "应为列表", "must be a list.")
             return None
@@ -582,7 +590,7 @@ class PackageReader:
 
     def _json_list(self, name: str, value: Any) -> list[Any] | None:
         """A list, or a JSON list in a string (as extras hold them)."""
-        parsed = _json_list(value)
+        parsed = json_list(value)
         if parsed is None or isinstance(parsed, list):
             return parsed
         self.problem(name, "应为 JSON 列表", "must be a JSON list.")
@@ -600,7 +608,7 @@ def checked_contact(
     schema_field: ma.Field, name: str, value: Any, warnings: list[Message]
 ) -> str | None:
     """The value if its profile field takes it, else None with a warning."""
-    given = clean(_text(value))
+    given = clean(joined_text(value))
     if given is None:
         return None
     try:
@@ -653,7 +661,7 @@ class PackageMapper:
         schema_field = ORGANIZATION_SCHEMA_FIELDS[our_field]
         if field_kind(schema_field) == "contact":
             return checked_contact(schema_field, our_field, value, self.warnings)
-        return clean(_text(value))
+        return clean(joined_text(value))
 
     def organization_name(self, org: Mapping[str, Any]) -> str:
         readable = org.get("name")
@@ -871,23 +879,6 @@ def slug_prefix(text: str) -> str:
     return "-".join(words)[:20] or "ckan"
 
 
-def to_date(value: Any) -> Any:
-    """YYYY-MM-DD for a date, datetime or date-like text; anything else as it came, so
-    that validation reports it against the field."""
-    if isinstance(value, datetime | date):
-        return value.strftime("%Y-%m-%d")
-    given = clean(_text(value))
-    if given is None:
-        return None
-    match = DATE_PATTERN.match(given) if isinstance(given, str) else None
-    if not match:
-        return given
-    try:
-        return date(*map(int, match.groups())).isoformat()
-    except ValueError:
-        return given
-
-
 def has_id(item: Any) -> bool:
     """A dict with the id CKAN gives everything (a record without one cannot be followed)."""
     return isinstance(item, dict) and isinstance(item.get("id"), str) and bool(item["id"])
@@ -916,91 +907,16 @@ def map_safely(
         return SourceRecord(kind, {}, f"{portal} {what} {raw['id']}", (problem,))
 
 
-def text(value: Any) -> str | None:
-    """A scalar as text; blank and null are absent."""
-    if value is None or isinstance(value, list | dict):
-        return None
-    out = str(value).strip() if not isinstance(value, bool) else str(value).lower()
-    return out or None
-
-
-def blank_to_none(value: Any) -> Any:
-    """Blank text is absent (the profile's text fields refuse blanks)."""
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
-
-
 def _merged_extras(org: Mapping[str, Any]) -> dict[str, Any]:
     return {**extras_of(org.get("extras")), **{k: v for k, v in org.items() if k != "extras"}}
 
 
 def _take(found: dict[str, Any], our_field: str | None, value: Any) -> bool:
     """Keep the first non-empty value of each of our fields; True when this one is kept."""
-    if our_field in PROFILE_FIELDS and our_field not in found and _has_value(value):
+    if our_field in PROFILE_FIELDS and our_field not in found and has_value(value):
         found[our_field] = value
         return True
     return False
-
-
-def _split(given: str) -> list[str]:
-    for separator in ("、", ";", "；", "，", "|"):
-        given = given.replace(separator, ",")
-    return given.split(",")
-
-
-def _text(value: Any) -> Any:
-    """A list (or a JSON list in a string, as CKAN extras hold them) as one text."""
-    value = _json_list(value)
-    if isinstance(value, list):
-        return "; ".join(str(v) for v in value if clean(v) is not None) or None
-    return value
-
-
-def _json_list(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().startswith("["):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return value
-        return parsed if isinstance(parsed, list) else value
-    return value
-
-
-def _spellings(value: Any) -> list[str]:
-    """A value as written, and the last segment of a URI (…/frequency/DAILY → DAILY)."""
-    given = clean(_text(value))
-    if not isinstance(given, str | int) or isinstance(given, bool):
-        return []
-    given = str(given)
-    tail = given.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1] if "://" in given else ""
-    return [given, tail] if tail else [given]
-
-
-def _count(value: Any) -> Any:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    given = clean(str(value).replace(",", ""))
-    if given is None:
-        return None
-    return int(given) if given.isdigit() else given
-
-
-def _boolean(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    given = str(clean(value) or "").casefold()
-    if given in TRUE_WORDS:
-        return True
-    if given in FALSE_WORDS:
-        return False
-    return value
-
-
-def _has_value(value: Any) -> bool:
-    return clean(_text(value)) is not None if not isinstance(value, bool) else True
 
 
 def _make_names_unique(resources: list[dict[str, Any]]) -> None:

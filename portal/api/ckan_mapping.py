@@ -34,7 +34,6 @@ from harvesters.formats.ckan import (
     PackageFrame,
     PackageReader,
     as_message,
-    blank_to_none,
     ckan_errors,
     ckan_time,
     extra_value,
@@ -45,8 +44,8 @@ from harvesters.formats.ckan import (
     package_to_ckan,
     read_package,
     resource_to_ckan,
-    text,
 )
+from harvesters.values import blank_to_none, text
 from schemas import Message, message
 
 from ..catalog.documents import RESOURCE_COLUMNS, dataset_document, zone_document
