@@ -125,9 +125,22 @@ def phone() -> Callable[[Any], None]:
     )
 
 
+# A contact field says what it holds in its metadata ("format"), so that mappings of other
+# formats can find the profile's contact fields without listing them.
+
+
+def phone_field(**kwargs: Any) -> Text:
+    return Text(max_length=30, validate=[phone()], metadata={"format": "phone"}, **kwargs)
+
+
 def email_field(**kwargs: Any) -> Text:
     msg = message("不是有效的电子邮箱", "Not a valid email address.")
-    return Text(max_length=254, validate=[bilingual(validate.Email(), msg)], **kwargs)
+    return Text(
+        max_length=254,
+        validate=[bilingual(validate.Email(), msg)],
+        metadata={"format": "email"},
+        **kwargs,
+    )
 
 
 def url_field(**kwargs: Any) -> Text:
@@ -136,6 +149,7 @@ def url_field(**kwargs: Any) -> Text:
     return Text(
         max_length=2000,
         validate=[bilingual(validate.URL(schemes=schemes), msg)],
+        metadata={"format": "url"},
         **kwargs,
     )
 

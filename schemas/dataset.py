@@ -19,7 +19,7 @@ from .base import (
     count_field,
     date_field,
     email_field,
-    phone,
+    phone_field,
     slug,
     unique_by,
     url_field,
@@ -81,7 +81,7 @@ class DatasetSchema(ProfileSchema):
     issued = date_field()
     modified = date_field()
     keywords = ma.List(Text(max_length=100), load_default=list)
-    contact_phone = Text(max_length=30, validate=[phone()])
+    contact_phone = phone_field()
     contact_email = email_field()
     landing_page = url_field()
     license = Text(max_length=200)

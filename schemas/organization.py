@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError
 
 from . import uscc as uscc_rules
-from .base import ProfileSchema, Text, email_field, phone, slug, url_field
+from .base import ProfileSchema, Text, email_field, phone_field, slug, url_field
 from .messages import message
 
 
@@ -28,6 +28,6 @@ class OrganizationSchema(ProfileSchema):
     title_en = Text(max_length=300)
     uscc = Text(max_length=18, validate=[validate_uscc])
     description = Text(max_length=5000)
-    contact_phone = Text(max_length=30, validate=[phone()])
+    contact_phone = phone_field()
     contact_email = email_field()
     website = url_field()

@@ -22,26 +22,24 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from schemas import message
+from schemas import dataset_schema, message
 
 from ..access import rights
 from ..catalog import Catalog
 from ..catalog.documents import dataset_document
-from ..catalog.errors import Forbidden, NotFound
+from ..catalog.errors import Forbidden, Invalid, NotFound
 from ..models import Dataset, OpennessRequest, Organization, Resource, User
 from ..services import policy
 from .ckan import CkanError, Context, identifier, validation
 from .ckan_actions import find_dataset, find_organization, organization_counts
 from .ckan_mapping import (
-    ALIASED,
-    OUR_FIELDS,
-    Errors,
+    RESERVED_EXTRAS,
     as_message,
-    extras_map,
+    extras_of,
     organization_dict,
     organization_from_ckan,
     package_dict,
-    profile_from_package,
+    read_profile,
 )
 
 MANAGE = "catalog:manage"
@@ -69,6 +67,21 @@ def _resolver(context: Context) -> Callable[[list[str]], dict[str, str]]:
         return found
 
     return resolve
+
+
+def _profile(
+    context: Context, package: dict[str, Any], defaults: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The profile of a client's package, with `defaults` for what it leaves out. When the
+    package's shape is wrong somewhere, the profile's own errors are reported with it, so
+    that a client learns of every field at once."""
+    profile, errors = read_profile(package, _resolver(context))
+    for key, value in (defaults or {}).items():
+        profile[key] = profile.get(key) or value
+    if errors:
+        loadable = {k: v for k, v in profile.items() if v is not None}
+        raise Invalid({**dataset_schema(policy()).validate(loadable), **errors})
+    return profile
 
 
 def _catalog(context: Context, user: User) -> Catalog:
@@ -107,7 +120,7 @@ def _reason(data: dict[str, Any]) -> str | None:
 # -- packages ---------------------------------------------------------------------------------
 def package_create(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     user = context.user(MANAGE)
-    profile = profile_from_package(data, _resolver(context))
+    profile = _profile(context, data)
     department = user.organization.name if user.organization else None
     if profile.get("publisher") and profile["publisher"] != department:
         raise Forbidden.because(
@@ -129,11 +142,10 @@ def _writable(context: Context, key: str) -> tuple[User, Dataset]:
 def _update(
     context: Context, user: User, dataset: Dataset, package: dict[str, Any]
 ) -> dict[str, Any] | CkanError:
-    profile = profile_from_package(package, _resolver(context))
-    profile["name"] = profile.get("name") or dataset.name
-    profile["publisher"] = profile.get("publisher") or dataset.publisher.name
+    defaults: dict[str, Any] = {"name": dataset.name, "publisher": dataset.publisher.name}
     if "resources" not in package:
-        profile["resources"] = dataset_document(dataset)["resources"]  # CKAN 2.10 keeps them
+        defaults["resources"] = dataset_document(dataset)["resources"]  # CKAN 2.10 keeps them
+    profile = _profile(context, package, defaults)
     _free_ids(context, profile["resources"], dataset.id)
     result = context.services.stewardship.update(
         user, dataset.name, profile, reason=_reason(package), ip=context.ip
@@ -184,9 +196,8 @@ def patched(current: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
         if key in given:
             replaced.update(t for t in targets if t not in given)
     if "extras" in given:
-        errors = Errors()
-        keys = extras_map(given["extras"], errors)
-        replaced.update(k for k in keys if k in (*OUR_FIELDS, *ALIASED) and k not in given)
+        keys = extras_of(given["extras"])
+        replaced.update(k for k in keys if k in RESERVED_EXTRAS and k not in given)
     for key in replaced:
         merged.pop(key, None)
     if "extras" not in given and isinstance(current.get("extras"), list):
