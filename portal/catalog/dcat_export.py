@@ -7,8 +7,9 @@ URL. Only what the public may see is exported: active datasets whose entry is pu
 The mapping keeps every profile field. Where DCAT has a term it is used (EU authority tables
 for access rights, frequencies and file types; vCard contacts; DQV for the quality score);
 the rest (grade, openness, zones, classification codes, counts, data items) goes into our own
-namespace `qdp:` (PORTAL_NS, shared with our DCAT harvester, harvesters/dcat_rdf.py, which
-reads the codes back; tests/interop/test_dcat_export.py says what does not come back).
+namespace `qdp:`. Which code becomes which DCAT value, and which field which qdp: property,
+is harvesters/formats/dcat.py's, the mapping our DCAT harvester reads back by
+(tests/interop/test_dcat_export.py says what does not come back).
 """
 
 from __future__ import annotations
@@ -26,20 +27,25 @@ from rdflib.term import Node
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from harvesters.dcat_rdf import PORTAL_NS
+from harvesters.formats.dcat import (
+    DATASET_PROPERTIES,
+    DQV,
+    EU,
+    HYDRA,
+    IANA_MEDIA_TYPES,
+    PORTAL,
+    PORTAL_NS,
+    VCARD,
+    VOCAB_NS,
+    data_theme_labels,
+    written,
+)
 from schemas import Message, message, vocab
 
 from ..models import DataField, Dataset, Organization, Resource
 from ..visibility import PUBLIC, findable
 
-QDP = Namespace(PORTAL_NS)  # our own profile's fields: qdp:grade, qdp:openType, qdp:zone …
-# Our controlled vocabularies as SKOS concept schemes: …/ns/vocab/domains/transport.
-VOCAB_NS = PORTAL_NS.split("/ns/")[0] + "/ns/vocab/"
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
-HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
-DQV = Namespace("http://www.w3.org/ns/dqv#")
-EU = "http://publications.europa.eu/resource/authority/"
-IANA_MEDIA_TYPES = "http://www.iana.org/assignments/media-types/"
+QDP = PORTAL  # our own profile's fields: qdp:grade, qdp:openType, qdp:zone …
 ZHO = URIRef(f"{EU}language/ZHO")
 
 CATALOG_TITLE = message("青岛市公共数据开放平台", "Qingdao Public Data Open Platform")
@@ -58,90 +64,21 @@ MAX_PAGE_SIZE = 1000
 MAX_PAGE = 10_000_000  # keeps the SQL offset within a 64-bit integer
 CHINA = timezone(timedelta(hours=8))  # a modified_since without a zone is Qingdao time
 
-# Our codes → EU authority tables (harvesters/data/dcat.yaml maps each back to our code).
-ACCESS_RIGHTS = {"unconditional": "PUBLIC", "conditional": "RESTRICTED", "closed": "NON_PUBLIC"}
-FREQUENCIES = {
-    "realtime": "UPDATE_CONT",
-    "daily": "DAILY",
-    "weekly": "WEEKLY",
-    "monthly": "MONTHLY",
-    "quarterly": "QUARTERLY",
-    "semiannual": "ANNUAL_2",
-    "annual": "ANNUAL",
-    "irregular": "IRREG",
-    "never": "NEVER",
-}
-FILE_TYPES = {
-    "csv": "CSV",
-    "xls": "XLS",
-    "xlsx": "XLSX",
-    "json": "JSON",
-    "xml": "XML",
-    "rdf": "RDF",
-    "pdf": "PDF",
-    "api": "REST",
-    "link": "HTML",
-}
+# Our codes → EU authority tables (harvesters/data/dcat.yaml, which reads each back).
+ACCESS_RIGHTS = written("open_types", "access_right")
+FREQUENCIES = written("update_frequencies", "frequency")
+FILE_TYPES = written("formats", "file_type")
 # EU data themes for the domains that have exactly one (the others only get our own theme).
 EU_THEMES = {
-    "transport": ("TRAN", "Transport"),
-    "environment": ("ENVI", "Environment"),
-    "health": ("HEAL", "Health"),
-    "education-culture": ("EDUC", "Education, culture and sport"),
-    "science-technology": ("TECH", "Science and technology"),
-    "resources-energy": ("ENER", "Energy"),
-    "industry-agriculture": ("AGRI", "Agriculture, fisheries, forestry and food"),
-    "finance-tax": ("ECON", "Economy and finance"),
-    "institutions": ("GOVE", "Government and public sector"),
-    "legal-services": ("JUST", "Justice, legal system and public safety"),
+    domain: (code, data_theme_labels()[code])
+    for domain, code in written("domains", "data_theme").items()
 }
-# Profile fields kept as qdp: literals on the dataset, by the harvester's names for them.
-PORTAL_CODES = (
-    ("grade", "grade"),
-    ("open_type", "openType"),
-    ("open_condition", "openCondition"),
-    ("open_level", "openLevel"),
-    ("share_type", "shareType"),
-    ("share_condition", "shareCondition"),
-    ("share_method", "shareMethod"),
-    ("domain", "domain"),
-    ("industry", "industry"),
-    ("basic_category", "basicCategory"),
-    ("processing_level", "processingLevel"),
-    ("update_frequency", "updateFrequency"),
-    ("resource_code", "resourceCode"),
-    ("record_count", "recordCount"),
-    ("api_count", "apiCount"),
-    ("file_count", "fileCount"),
-    ("operable", "operable"),
-)
 # DCAT-US 1.1 (Project Open Data) values.
 POD_SCHEMA = "https://project-open-data.cio.gov/v1.1/schema"
-POD_ACCESS_LEVELS = {
-    "unconditional": "public",
-    "conditional": "restricted public",
-    "closed": "non-public",
-}
-POD_FREQUENCIES = {
-    "realtime": "R/PT1S",
-    "daily": "R/P1D",
-    "weekly": "R/P1W",
-    "monthly": "R/P1M",
-    "quarterly": "R/P3M",
-    "semiannual": "R/P6M",
-    "annual": "R/P1Y",
-    "irregular": "irregular",
-}
+POD_ACCESS_LEVELS = written("open_types", "access_level")
+POD_FREQUENCIES = written("update_frequencies", "accrual_periodicity")
 # data.json wants a media type beside every downloadURL; these stand in when none is stored.
-MEDIA_TYPES = {
-    "csv": "text/csv",
-    "xls": "application/vnd.ms-excel",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "json": "application/json",
-    "xml": "application/xml",
-    "rdf": "application/rdf+xml",
-    "pdf": "application/pdf",
-}
+MEDIA_TYPES = written("media_types", "media_type")
 MEDIA_TYPE = re.compile(r"^[-\w]+/[-\w]+(\.[-\w]+)*([+][-\w]+)?$")
 TEL = re.compile(r"^\+?[0-9()-]+$")
 URL = re.compile(r"^(https?|ftps?)://", re.I)
@@ -524,8 +461,8 @@ class _Builder:
         return node
 
     def portal_fields(self, node: URIRef, page: str, ds: Dataset) -> None:
-        for column, local in PORTAL_CODES:
-            self.add(node, QDP[local], getattr(ds, column))  # ints and booleans typed
+        for prop in DATASET_PROPERTIES:
+            self.add(node, QDP[prop.local], getattr(ds, prop.field))  # ints and booleans typed
         for zone in ds.zones:
             self.add(node, QDP.zone, zone.code)
         for item in ds.fields:  # 信息项
