@@ -35,6 +35,7 @@ from harvesters.formats.dcat import (
     IANA_MEDIA_TYPES,
     PORTAL,
     PORTAL_NS,
+    UNKNOWN_MEDIA_TYPE,
     VCARD,
     VOCAB_NS,
     data_theme_labels,
@@ -569,10 +570,11 @@ def _pod_distribution(resource: Resource, landing_page: str) -> dict[str, Any]:
     media_type = resource.media_type if resource.media_type else None
     if not (media_type and MEDIA_TYPE.match(media_type)):
         media_type = MEDIA_TYPES.get(resource.format or "")
-    # A downloadURL needs a media type in data.json; without one the URL is an accessURL.
-    if resource.kind == "file" and resource.url and media_type:
+    # A downloadURL needs a media type in data.json. A file of a type we do not know is
+    # still a file (RFC 2046's octet-stream), or a harvester would read it as a link.
+    if resource.kind == "file" and resource.url:
         out["downloadURL"] = resource.url
-        out["mediaType"] = media_type
+        out["mediaType"] = media_type or UNKNOWN_MEDIA_TYPE
     else:
         out["accessURL"] = resource.url or landing_page
         if media_type:
