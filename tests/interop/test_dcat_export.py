@@ -25,18 +25,17 @@ from harvesters.base import stable_name
 from harvesters.dcat import DcatHarvester
 from harvesters.dcat_json import resolve
 from portal import create_app, lifecycle
+from portal.api.dcat_params import MAX_PAGE_SIZE, parse_since
 from portal.catalog import Catalog
-from portal.catalog.dcat_export import (
+from portal.catalog.dcat_ap import (
     ACCESS_RIGHTS,
     EU,
     EU_THEMES,
     FILE_TYPES,
     FREQUENCIES,
     HYDRA,
-    MAX_PAGE_SIZE,
     QDP,
     VCARD,
-    parse_since,
 )
 from portal.catalog.documents import organization_document, zone_document
 from portal.harvest.sources import add_source, run_source
