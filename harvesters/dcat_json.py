@@ -5,7 +5,8 @@ A dataset dict has data.json's keys (title, description, identifier, keyword, pu
 contactPoint, accessLevel, rights, license, accrualPeriodicity, theme, landingPage, issued,
 modified, distribution …); the RDF reader adds `iri`, `title_en`, `accessRights` and
 `portal`. `publisher` is an agent dict: key (IRI or name), name, name_en, mbox, homepage, phone.
-Vocabulary mappings are data: data/dcat.yaml.
+The correspondences with DCAT (vocabulary tables, our qdp: properties) are those of
+formats/dcat.py, which the portal's exports write by.
 """
 
 from __future__ import annotations
@@ -13,20 +14,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from marshmallow import ValidationError, validate
 
 from schemas import Message, message, vocab
 from schemas.base import PHONE
 
 from .base import SourceRecord, stable_name
+from .formats.dcat import (
+    PROPERTIES_BY_FIELD,
+    ZONE_FIELDS,
+    PortalProperty,
+    duration_days,
+    lookup,
+)
 from .values import clean, map_term
 
-MAPPINGS_FILE = Path(__file__).parent / "data" / "dcat.yaml"
 DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ].*)?$")
 DURATION = re.compile(
     r"^(?:R\d*/)?P(?:([\d.]+)Y)?(?:([\d.]+)M)?(?:([\d.]+)W)?(?:([\d.]+)D)?"
@@ -34,55 +38,11 @@ DURATION = re.compile(
 )
 DURATION_UNIT_DAYS = (365.25, 30.44, 7, 1, 1 / 24, 1 / 1440, 1 / 86400)
 FILE_FORMATS = {"csv", "xls", "xlsx", "json", "xml", "rdf", "pdf"}
-# Our own export's predicates (qdp:…): profile field → vocabulary (None: free text).
-PORTAL_FIELDS: dict[str, str | None] = {
-    "grade": "grades",
-    "open_type": "open_types",
-    "domain": "domains",
-    "industry": "industries",
-    "update_frequency": "update_frequencies",
-    "open_level": "open_levels",
-    "share_type": "share_types",
-    "share_method": "share_methods",
-    "processing_level": "processing_levels",
-    "basic_category": "basic_categories",
-    "resource_code": None,
-    "open_condition": None,
-    "share_condition": None,
-}
-PORTAL_COUNTS = ("record_count", "api_count", "file_count")  # non-negative integers
-PORTAL_FLAGS = ("operable",)  # booleans, written as xsd:boolean (true / false)
-PORTAL_ZONE_FIELDS = ("zone", "zones")
 ORGANIZATION_TITLE_MAX = 200
 _is_url = validate.URL(schemes={"http", "https", "ftp", "ftps"})
 _is_email = validate.Email()
 
 Warnings = list[Message]
-
-
-@cache
-def mappings() -> dict[str, dict[str, Any]]:
-    raw = yaml.safe_load(MAPPINGS_FILE.read_text("utf-8"))
-    return {
-        table: {_fold(k): v for k, v in values.items()} if table != "duration_days" else values
-        for table, values in raw.items()
-    }
-
-
-def _fold(text: Any) -> str:
-    return "".join(str(text).split()).casefold()
-
-
-def _lookup(table: str, value: str) -> tuple[bool, str | None]:
-    """(found, code) in a dcat.yaml table: the whole value, then an IRI's last segment."""
-    entries = mappings()[table]
-    keys = [_fold(value)]
-    if re.match(r"^(https?|urn):", value, re.I):
-        keys.append(_fold(re.split(r"[/#:]", value.rstrip("/#"))[-1]))
-    for key in keys:
-        if key in entries:
-            return True, entries[key]
-    return False, None
 
 
 def resolve(
@@ -93,7 +53,7 @@ def resolve(
     convert: Callable[[str], str | None] | None = None,
 ) -> str | None:
     """The first (table, value) candidate that names a code of `vocabulary`, through the
-    dcat.yaml table, `convert`, or the vocabulary itself. Every informative value passed
+    data/dcat.yaml table, `convert`, or the vocabulary itself. Every informative value passed
     over on the way (or all of them, when none matches) is dropped with `map_term`'s
     warning."""
     passed_over: list[str] = []
@@ -102,7 +62,7 @@ def resolve(
         text = clean(value) if isinstance(value, str) else None
         if text is None:
             continue
-        found, code = _lookup(table, text)
+        found, code = lookup(table, text)
         if found and code is None:
             continue  # a value the table marks as saying nothing (application/octet-stream)
         code = code or (convert(text) if convert else None) or vocab(vocabulary).resolve(text)
@@ -126,9 +86,9 @@ def frequency_of_duration(text: str) -> str | None:
         )
     except ValueError:
         return None
-    for code, limit in mappings()["duration_days"].items():
-        if 0 < days <= float(limit):
-            return str(code)
+    for code, limit in duration_days().items():
+        if 0 < days <= limit:
+            return code
     return None
 
 
@@ -269,24 +229,37 @@ class DcatMapper:
         """Our own export's values win over what DCAT's vocabularies approximate."""
         for field, listed in portal.items():
             values = [str(v) for v in _as_list(listed)]
-            if field in PORTAL_ZONE_FIELDS:
+            if field in ZONE_FIELDS:
                 codes = [map_term("zones", v, "zones", warnings) for v in values]
                 data["zones"] = sorted({c for c in codes if c})
-            elif field in PORTAL_FIELDS:
-                vocabulary = PORTAL_FIELDS[field]
-                value = values[0] if values else None
-                data[field] = map_term(vocabulary, value, field, warnings) if vocabulary else value
-            elif field in PORTAL_COUNTS and values and values[0].isdigit():
-                data[field] = int(values[0])
-            elif field in PORTAL_FLAGS and values and values[0].lower() in ("true", "false"):
-                data[field] = values[0].lower() == "true"
-            else:
+            elif field not in PROPERTIES_BY_FIELD or not _apply_portal_value(
+                PROPERTIES_BY_FIELD[field], values, data, warnings
+            ):
                 warnings.append(
                     message(
                         f"未识别的平台属性 qdp:{field}，已忽略",
                         f"Unknown portal property qdp:{field}; ignored.",
                     )
                 )
+
+
+def _apply_portal_value(
+    prop: PortalProperty, values: list[str], data: dict[str, Any], warnings: Warnings
+) -> bool:
+    """Sets the field from the first value of its qdp: property; False when a count or a
+    flag does not read as one (the caller warns, as for a property it does not know)."""
+    value = values[0] if values else None
+    if prop.kind == "code":
+        data[prop.field] = map_term(str(prop.vocabulary), value, prop.field, warnings)
+    elif prop.kind == "text":
+        data[prop.field] = value
+    elif prop.kind == "count" and value is not None and value.isdigit():
+        data[prop.field] = int(value)
+    elif prop.kind == "flag" and value is not None and value.lower() in ("true", "false"):
+        data[prop.field] = value.lower() == "true"
+    else:
+        return False
+    return True
 
 
 def _organization_title(title: str, warnings: Warnings) -> dict[str, str]:
@@ -366,7 +339,7 @@ def _domain(themes: Any, warnings: Warnings) -> str | None:
     others stay in extras["theme"], since a dataset has one domain)."""
     values = [t for t in _as_list(themes) if isinstance(t, str) and clean(t)]
     for value in values:
-        found, code = _lookup("domains", value)
+        found, code = lookup("domains", value)
         code = code if found else vocab("domains").resolve(value)
         if code:
             return code

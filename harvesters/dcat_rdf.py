@@ -13,14 +13,12 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
 from rdflib.term import Node
 
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
-HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
-PORTAL_NS = "https://data.qingdao.gov.cn/ns/portal#"  # qdp:, what our own export writes
-PORTAL = Namespace(PORTAL_NS)
+from .formats.dcat import HYDRA, PORTAL, PORTAL_NS, VCARD, portal_field
+
 IANA_MEDIA_TYPES = re.compile(r"^https?://www\.iana\.org/assignments/media-types/", re.I)
 NAME_PREDICATES = (FOAF.name, SKOS.prefLabel, VCARD.fn, VCARD["organization-name"], RDFS.label)
 LABEL_PREDICATES = (SKOS.prefLabel, RDFS.label, DCTERMS.title, DCTERMS.description, RDF.value)
@@ -221,7 +219,6 @@ def _portal(graph: Graph, node: Node) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for predicate, value in graph.predicate_objects(node):
         if str(predicate).startswith(PORTAL_NS):
-            local = str(predicate)[len(PORTAL_NS) :]
-            field = re.sub(r"(?<!^)(?=[A-Z])", "_", local).lower()
+            field = portal_field(str(predicate)[len(PORTAL_NS) :])
             out.setdefault(field, []).append(str(value).strip())
     return {field: sorted(values) for field, values in sorted(out.items())}

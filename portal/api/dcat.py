@@ -9,15 +9,10 @@ from rdflib import Graph
 from schemas import message, render
 
 from .. import guard
-from ..catalog.dcat_export import (
-    BadParameters,
-    catalog_graph,
-    data_json,
-    dataset_graph,
-    parse_page_request,
-    serialize,
-)
+from ..catalog.dcat_ap import catalog_graph, dataset_graph, serialize
+from ..catalog.dcat_us import data_json
 from ..services import database, settings
+from .dcat_params import BadParameters, parse_page_request
 from .rest import problem
 
 blueprint = Blueprint("dcat", __name__)

@@ -100,79 +100,104 @@ def run_harvest(
     after the first `parallel_after` are validated by worker processes (None: never).
     Openness requests of held records go to the audit log, whose head is copied to
     `audit_anchor` (the instance's, see `services.audit_anchor`)."""
-    report = HarvestReport()
     pipeline = Pipeline(policy=policy, source=settings or SourceSettings())
-    seen: set[str] = set()
     session = db.writing_sessions()  # commits a batch at a time, alongside other writers
     try:
-        catalog = Catalog(session, actor, policy)
         holds = OpennessHolds(session, AuditLog(session, audit_anchor), actor, source_id, dry_run)
-        held: dict[str, Message] = {}  # dataset name → why its record is held
-
-        def one_by_one(kind: str, data: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-            outcome, errors, note = _store(session, catalog, kind, data, source_id, holds)
-            if note is not None:
-                held[data["name"]] = note
-            return outcome, errors
-
-        def notes(outcome: str, name: str | None) -> tuple[Message, ...]:
-            return (held.pop(name),) if outcome == "held" and name in held else ()
-
-        batches = DatasetBatches(
-            catalog.datasets, source_id, lambda data: one_by_one("dataset", data)
-        )
-        waiting: list[Validated] = []  # datasets, stored a batch at a time
-
-        def store_waiting() -> None:
-            results = batches.upsert([item.data for item in waiting])
-            for item, (outcome, errors) in zip(waiting, results, strict=True):
-                name = item.data["name"]
-                warnings = item.warnings + notes(outcome, name)
-                report.add(RecordOutcome("dataset", outcome, name, item.location, errors, warnings))
-            waiting.clear()
-            if not dry_run:
-                session.commit()
-
+        run = _Run(Catalog(session, actor, policy), holds, source_id, dry_run, batch_size)
         for item in pipeline.process(harvester.records(), parallel_after):
-            if isinstance(item, Failed):
-                report.add(
-                    RecordOutcome(
-                        item.kind, "failed", None, item.location, item.errors, item.warnings
-                    )
-                )
-            elif item.kind == "dataset":
-                seen.add(item.data["name"])
-                waiting.append(item)
-                if len(waiting) >= batch_size:
-                    store_waiting()
-            else:
-                outcome, errors = one_by_one(item.kind, item.data)
-                report.add(
-                    RecordOutcome(
-                        item.kind,
-                        outcome,
-                        _key(item.kind, item.data),
-                        item.location,
-                        errors,
-                        item.warnings,
-                    )
-                )
+            run.take(item)
             if progress:
                 progress(item.kind)
-        if waiting:
-            store_waiting()
-        if withdraw_missing and source_id is not None:
-            _withdraw_vanished(session, catalog, source_id, seen, report)
-        if dry_run:
-            session.rollback()
-        else:
-            session.commit()
+        run.finish(withdraw_missing)
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
-    return report
+    return run.report
+
+
+class _Run:
+    """What one run stores, record by record: organizations and zones at once, datasets a
+    batch at a time; each outcome goes into the report."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        holds: OpennessHolds,
+        source_id: int | None,
+        dry_run: bool,
+        batch_size: int,
+    ) -> None:
+        self.catalog = catalog
+        self.session = catalog.session
+        self.holds = holds
+        self.source_id = source_id
+        self.dry_run = dry_run
+        self.batch_size = batch_size
+        self.report = HarvestReport()
+        self.seen: set[str] = set()  # names of the datasets the source gave
+        self.waiting: list[Validated] = []  # datasets until their batch is stored
+        self.held: dict[str, Message] = {}  # dataset name → why its record is held
+        # A batch that the database refuses is stored again one by one.
+        self.batches = DatasetBatches(
+            catalog.datasets, source_id, lambda data: self.store_one("dataset", data)
+        )
+
+    def take(self, item: Validated | Failed) -> None:
+        """One record from the pipeline."""
+        if isinstance(item, Failed):
+            self.report.add(
+                RecordOutcome(item.kind, "failed", None, item.location, item.errors, item.warnings)
+            )
+        elif item.kind == "dataset":
+            self.seen.add(item.data["name"])
+            self.waiting.append(item)
+            if len(self.waiting) >= self.batch_size:
+                self.store_waiting()
+        else:
+            outcome, errors = self.store_one(item.kind, item.data)
+            key = _key(item.kind, item.data)
+            self.report.add(
+                RecordOutcome(item.kind, outcome, key, item.location, errors, item.warnings)
+            )
+
+    def store_one(self, kind: str, data: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+        """One record in its own savepoint: (outcome, errors if it failed)."""
+        outcome, errors, note = _store(
+            self.session, self.catalog, kind, data, self.source_id, self.holds
+        )
+        if note is not None:
+            self.held[data["name"]] = note
+        return outcome, errors
+
+    def store_waiting(self) -> None:
+        """The waiting datasets as one batch, committed unless this is a dry run."""
+        results = self.batches.upsert([item.data for item in self.waiting])
+        for item, (outcome, errors) in zip(self.waiting, results, strict=True):
+            name = item.data["name"]
+            warnings = item.warnings + self._why_held(outcome, name)
+            self.report.add(
+                RecordOutcome("dataset", outcome, name, item.location, errors, warnings)
+            )
+        self.waiting.clear()
+        if not self.dry_run:
+            self.session.commit()
+
+    def finish(self, withdraw_missing: bool) -> None:
+        """The last batch; the datasets the source no longer has; kept, or not for a dry run."""
+        if self.waiting:
+            self.store_waiting()
+        if withdraw_missing and self.source_id is not None:
+            _withdraw_vanished(self.session, self.catalog, self.source_id, self.seen, self.report)
+        if self.dry_run:
+            self.session.rollback()
+        else:
+            self.session.commit()
+
+    def _why_held(self, outcome: str, name: str) -> tuple[Message, ...]:
+        return (self.held.pop(name),) if outcome == "held" and name in self.held else ()
 
 
 def _key(kind: str, data: dict[str, Any] | None) -> str | None:

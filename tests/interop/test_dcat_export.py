@@ -25,18 +25,17 @@ from harvesters.base import stable_name
 from harvesters.dcat import DcatHarvester
 from harvesters.dcat_json import resolve
 from portal import create_app, lifecycle
+from portal.api.dcat_params import MAX_PAGE_SIZE, parse_since
 from portal.catalog import Catalog
-from portal.catalog.dcat_export import (
+from portal.catalog.dcat_ap import (
     ACCESS_RIGHTS,
     EU,
     EU_THEMES,
     FILE_TYPES,
     FREQUENCIES,
     HYDRA,
-    MAX_PAGE_SIZE,
     QDP,
     VCARD,
-    parse_since,
 )
 from portal.catalog.documents import organization_document, zone_document
 from portal.harvest.sources import add_source, run_source
@@ -471,6 +470,86 @@ def test_data_json_harvests_back_through_the_dcat_us_reader(
             original = service.document(result.data["extras"]["source_id"])
             for key in ("title", "description", "domain", "open_type", "issued", "modified"):
                 assert result.data.get(key) == original.get(key), key
+
+
+# --- the DCAT terms alone, exported and harvested back ---------------------------------------
+
+# The fields a DCAT term carries (dct:accessRights, dct:rights, dct:accrualPeriodicity,
+# dcat:theme; dct:format and dcat:downloadURL of each distribution), as a client that knows
+# nothing of our qdp: properties reads them, and as our harvester reads such a catalog.
+DCAT_FIELDS = ("open_type", "open_condition", "update_frequency", "domain")
+# What data.json cannot say: DCAT-US 1.1 has no accrualPeriodicity for "never".
+NOT_IN_DATA_JSON = {"update_frequency": "never"}
+# Each openness with a grade it allows (a conditional one needs its conditions).
+OPENNESS = (
+    {"open_type": "unconditional", "grade": "general1"},
+    {"open_type": "conditional", "grade": "general2", "open_condition": "签署使用协议"},
+    {"open_type": "closed", "grade": "core"},
+)
+
+
+@pytest.fixture
+def every_code(app: Flask, seeded: Catalog) -> dict[str, dict[str, Any]]:
+    """One public dataset per code of every vocabulary DCAT has a term for: documents by name."""
+    codes = {v: vocab(v).codes for v in ("update_frequencies", "formats", "domains")}
+    for i in range(max(len(OPENNESS), *map(len, codes.values()))):
+        fmt = codes["formats"][i % len(codes["formats"])]
+        seeded.datasets.create(
+            dataset(
+                name=f"every-code-{i:02d}",
+                title=f"数据集 {i:02d}",
+                domain=codes["domains"][i % len(codes["domains"])],
+                update_frequency=codes["update_frequencies"][i % len(codes["update_frequencies"])],
+                metadata_public=True,  # closed datasets too have a public catalog entry
+                resources=[
+                    {"name": fmt, "kind": _kind(fmt), "format": fmt, "url": f"https://a.cn/{fmt}"}
+                ],
+                **OPENNESS[i % len(OPENNESS)],
+            )
+        )
+    seeded.session.commit()
+    return {
+        ds.name: seeded.datasets.document(ds.name) for ds in seeded.session.scalars(select(Dataset))
+    }
+
+
+def _kind(fmt: str) -> str:
+    return fmt if fmt in ("api", "link") else "file"
+
+
+def _without_our_namespace(graph: Graph) -> Graph:
+    for triple in [t for t in graph if str(t[1]).startswith(str(QDP))]:
+        graph.remove(triple)
+    return graph
+
+
+def _dcat_fields(document: dict[str, Any]) -> dict[str, Any]:
+    fields = {key: document.get(key) for key in DCAT_FIELDS}
+    fields["resources"] = [
+        (r["kind"], r.get("format"), r.get("url")) for r in document.get("resources", [])
+    ]
+    return fields
+
+
+@pytest.mark.parametrize("export", ["catalog.ttl", "data.json"])
+def test_the_dcat_terms_alone_round_trip_every_code(
+    app: Flask, every_code: dict[str, dict[str, Any]], tmp_path: Path, export: str
+) -> None:
+    """Without our qdp: properties, which the harvester prefers: what the write and read
+    sides of harvesters/data/dcat.yaml make of each code, one after the other."""
+    body = app.test_client().get(f"/{export}?page_size={MAX_PAGE_SIZE}").data
+    if export == "catalog.ttl":
+        body = _without_our_namespace(parse(body, "ttl")).serialize(format="turtle").encode()
+    path = tmp_path / export
+    path.write_bytes(body)
+    records = [r for r in DcatHarvester(str(path)).records() if r.kind == "dataset"]
+    assert sorted(r.data["extras"]["source_id"] for r in records) == sorted(every_code)
+    lost = NOT_IN_DATA_JSON if export == "data.json" else {}
+    for record in records:
+        original = _dcat_fields(every_code[record.data["extras"]["source_id"]])
+        expected = {k: None if lost.get(k) == v else v for k, v in original.items()}
+        assert _dcat_fields(record.data) == expected, record.location
+        assert record.warnings == (), record.location
 
 
 # --- the round trip -------------------------------------------------------------------------

@@ -1,45 +1,59 @@
-"""The public catalog as DCAT-AP 2.1.1 (an rdflib graph, Hydra-paged) and as a DCAT-US 1.1
-`data.json` (a dict), for national and European aggregators that harvest DCAT.
+"""The public catalog as DCAT-AP 2.1.1: an rdflib graph, Hydra-paged, for national and
+European aggregators that harvest DCAT. (DCAT-US `data.json` is dcat_us.py's.)
 
 No Flask here: the API, the CLI and tests build these from a session and the portal's base
-URL. Only what the public may see is exported: active datasets whose entry is public.
+URL. Only what the public may see is exported (dcat_public.py).
 
 The mapping keeps every profile field. Where DCAT has a term it is used (EU authority tables
 for access rights, frequencies and file types; vCard contacts; DQV for the quality score);
 the rest (grade, openness, zones, classification codes, counts, data items) goes into our own
-namespace `qdp:` (PORTAL_NS, shared with our DCAT harvester, harvesters/dcat_rdf.py, which
-reads the codes back; tests/interop/test_dcat_export.py says what does not come back).
+namespace `qdp:`. Which code becomes which DCAT value, and which field which qdp: property,
+is harvesters/formats/dcat.py's, the mapping our DCAT harvester reads back by
+(tests/interop/test_dcat_export.py says what does not come back).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from rdflib import XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
 from rdflib.term import Node
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from harvesters.dcat_rdf import PORTAL_NS
-from schemas import Message, message, vocab
+from harvesters.formats.dcat import (
+    DATASET_PROPERTIES,
+    DQV,
+    EU,
+    HYDRA,
+    IANA_MEDIA_TYPES,
+    PORTAL,
+    PORTAL_NS,
+    VCARD,
+    VOCAB_NS,
+    data_theme_labels,
+    written,
+)
+from schemas import message, vocab
 
 from ..models import DataField, Dataset, Organization, Resource
-from ..visibility import PUBLIC, findable
+from .dcat_public import (
+    AUTHORITY,
+    MEDIA_TYPE,
+    URL,
+    authority,
+    dataset_page,
+    is_plain_url,
+    published,
+    with_children,
+)
 
-QDP = Namespace(PORTAL_NS)  # our own profile's fields: qdp:grade, qdp:openType, qdp:zone …
-# Our controlled vocabularies as SKOS concept schemes: …/ns/vocab/domains/transport.
-VOCAB_NS = PORTAL_NS.split("/ns/")[0] + "/ns/vocab/"
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
-HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
-DQV = Namespace("http://www.w3.org/ns/dqv#")
-EU = "http://publications.europa.eu/resource/authority/"
-IANA_MEDIA_TYPES = "http://www.iana.org/assignments/media-types/"
+QDP = PORTAL  # our own profile's fields: qdp:grade, qdp:openType, qdp:zone …
 ZHO = URIRef(f"{EU}language/ZHO")
 
 CATALOG_TITLE = message("青岛市公共数据开放平台", "Qingdao Public Data Open Platform")
@@ -50,101 +64,18 @@ CATALOG_DESCRIPTION = message(
     "open to all, data open on approval, and the public catalog entries of closed data, "
     "organised by domain, zone and data grade.",
 )
-# The platform's authority: the catalog's dct:publisher.
-AUTHORITY = message("青岛市大数据发展管理局", "Qingdao Big Data Development Administration")
-
 DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
-MAX_PAGE = 10_000_000  # keeps the SQL offset within a 64-bit integer
-CHINA = timezone(timedelta(hours=8))  # a modified_since without a zone is Qingdao time
 
-# Our codes → EU authority tables (harvesters/data/dcat.yaml maps each back to our code).
-ACCESS_RIGHTS = {"unconditional": "PUBLIC", "conditional": "RESTRICTED", "closed": "NON_PUBLIC"}
-FREQUENCIES = {
-    "realtime": "UPDATE_CONT",
-    "daily": "DAILY",
-    "weekly": "WEEKLY",
-    "monthly": "MONTHLY",
-    "quarterly": "QUARTERLY",
-    "semiannual": "ANNUAL_2",
-    "annual": "ANNUAL",
-    "irregular": "IRREG",
-    "never": "NEVER",
-}
-FILE_TYPES = {
-    "csv": "CSV",
-    "xls": "XLS",
-    "xlsx": "XLSX",
-    "json": "JSON",
-    "xml": "XML",
-    "rdf": "RDF",
-    "pdf": "PDF",
-    "api": "REST",
-    "link": "HTML",
-}
+# Our codes → EU authority tables (harvesters/data/dcat.yaml, which reads each back).
+ACCESS_RIGHTS = written("open_types", "access_right")
+FREQUENCIES = written("update_frequencies", "frequency")
+FILE_TYPES = written("formats", "file_type")
 # EU data themes for the domains that have exactly one (the others only get our own theme).
 EU_THEMES = {
-    "transport": ("TRAN", "Transport"),
-    "environment": ("ENVI", "Environment"),
-    "health": ("HEAL", "Health"),
-    "education-culture": ("EDUC", "Education, culture and sport"),
-    "science-technology": ("TECH", "Science and technology"),
-    "resources-energy": ("ENER", "Energy"),
-    "industry-agriculture": ("AGRI", "Agriculture, fisheries, forestry and food"),
-    "finance-tax": ("ECON", "Economy and finance"),
-    "institutions": ("GOVE", "Government and public sector"),
-    "legal-services": ("JUST", "Justice, legal system and public safety"),
+    domain: (code, data_theme_labels()[code])
+    for domain, code in written("domains", "data_theme").items()
 }
-# Profile fields kept as qdp: literals on the dataset, by the harvester's names for them.
-PORTAL_CODES = (
-    ("grade", "grade"),
-    ("open_type", "openType"),
-    ("open_condition", "openCondition"),
-    ("open_level", "openLevel"),
-    ("share_type", "shareType"),
-    ("share_condition", "shareCondition"),
-    ("share_method", "shareMethod"),
-    ("domain", "domain"),
-    ("industry", "industry"),
-    ("basic_category", "basicCategory"),
-    ("processing_level", "processingLevel"),
-    ("update_frequency", "updateFrequency"),
-    ("resource_code", "resourceCode"),
-    ("record_count", "recordCount"),
-    ("api_count", "apiCount"),
-    ("file_count", "fileCount"),
-    ("operable", "operable"),
-)
-# DCAT-US 1.1 (Project Open Data) values.
-POD_SCHEMA = "https://project-open-data.cio.gov/v1.1/schema"
-POD_ACCESS_LEVELS = {
-    "unconditional": "public",
-    "conditional": "restricted public",
-    "closed": "non-public",
-}
-POD_FREQUENCIES = {
-    "realtime": "R/PT1S",
-    "daily": "R/P1D",
-    "weekly": "R/P1W",
-    "monthly": "R/P1M",
-    "quarterly": "R/P3M",
-    "semiannual": "R/P6M",
-    "annual": "R/P1Y",
-    "irregular": "irregular",
-}
-# data.json wants a media type beside every downloadURL; these stand in when none is stored.
-MEDIA_TYPES = {
-    "csv": "text/csv",
-    "xls": "application/vnd.ms-excel",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "json": "application/json",
-    "xml": "application/xml",
-    "rdf": "application/rdf+xml",
-    "pdf": "application/pdf",
-}
-MEDIA_TYPE = re.compile(r"^[-\w]+/[-\w]+(\.[-\w]+)*([+][-\w]+)?$")
 TEL = re.compile(r"^\+?[0-9()-]+$")
-URL = re.compile(r"^(https?|ftps?)://", re.I)
 
 CONTEXT = {
     "dcat": str(DCAT),
@@ -160,87 +91,14 @@ CONTEXT = {
 }
 
 
-class BadParameters(ValueError):
-    """Query parameters that do not make a page request; `errors` by parameter name."""
-
-    def __init__(self, errors: dict[str, list[Message]]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
 @dataclass(frozen=True)
 class PageRequest:
+    """One page of the catalog (api/dcat_params.py reads it from the query string)."""
+
     page: int = 1
     size: int = DEFAULT_PAGE_SIZE
     modified_since: datetime | None = None
     since_text: str | None = field(default=None, compare=False)  # as given, for page links
-
-
-def parse_page_request(args: Mapping[str, str]) -> PageRequest:
-    """`page` (1-based), `page_size` (1–1000) and `modified_since` (ISO date or datetime)."""
-    errors: dict[str, list[Message]] = {}
-    page = _whole_number(args.get("page"), 1, MAX_PAGE, "page", errors)
-    size = _whole_number(
-        args.get("page_size"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, "page_size", errors
-    )
-    since_text = (args.get("modified_since") or "").strip() or None
-    since = None
-    if since_text is not None:
-        since = parse_since(since_text)
-        if since is None:
-            errors["modified_since"] = [
-                message(
-                    f"应为 ISO 日期或时间，例如 2025-06-01 或 2025-06-01T08:00:00+08:00，"
-                    f"而不是「{since_text}」",
-                    "Must be an ISO date or datetime such as 2025-06-01 or "
-                    f"2025-06-01T08:00:00+08:00, not {since_text!r}.",
-                )
-            ]
-    if errors:
-        raise BadParameters(errors)
-    return PageRequest(page, size, since, since_text)
-
-
-def parse_since(text: str) -> datetime | None:
-    """An aware datetime, or None when `text` is no ISO date or datetime. A date is the start
-    of that day, and a time without a zone is Qingdao time (UTC+8)."""
-    # An unescaped "+08:00" in a query string arrives as " 08:00".
-    text = re.sub(r"(T[\d:.]+) (\d{2}(:?\d{2})?)$", r"\1+\2", text.strip())
-    try:
-        value = datetime.fromisoformat(text)
-        value = value if value.tzinfo else value.replace(tzinfo=CHINA)
-        value.astimezone(UTC)  # the database compares in UTC: year 1 at +14:00 has none
-    except (ValueError, OverflowError):
-        return None
-    return value
-
-
-def _whole_number(
-    raw: str | None,
-    default: int,
-    maximum: int,
-    name: str,
-    errors: dict[str, list[Message]],
-) -> int:
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        value = 0
-    if not 1 <= value <= maximum:
-        bound = f"1–{maximum}"
-        errors[name] = [
-            message(
-                f"应为整数（{bound}），而不是「{raw}」",
-                f"Must be a whole number ({bound}), not {raw!r}.",
-            )
-        ]
-        return default
-    return value
-
-
-# --- DCAT-AP --------------------------------------------------------------------------------
 
 
 def new_graph() -> Graph:
@@ -256,10 +114,10 @@ def catalog_graph(
     """One page of the catalog: the dcat:Catalog, the page's datasets and a
     hydra:PartialCollectionView whose links are `collection_url` with the page parameters."""
     builder = _Builder(new_graph(), base_url.rstrip("/"))
-    query = _visible(request.modified_since)
+    query = published(request.modified_since)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     datasets = session.scalars(
-        _with_children(query.order_by(Dataset.name))
+        with_children(query.order_by(Dataset.name))
         .offset((request.page - 1) * request.size)
         .limit(request.size)
     )
@@ -272,7 +130,7 @@ def catalog_graph(
 
 def dataset_graph(session: Session, base_url: str, name: str) -> Graph | None:
     """One dataset, or None when the public may not see it (unknown, withdrawn, closed)."""
-    query = _with_children(_visible(None).where(Dataset.name == name))
+    query = with_children(published().where(Dataset.name == name))
     dataset = session.scalar(query)
     if dataset is None:
         return None
@@ -292,31 +150,10 @@ def serialize(graph: Graph, syntax: str) -> bytes:
     return text.encode("utf-8")
 
 
-def dataset_page(base_url: str, name: str) -> str:
-    """The dataset's page on the portal: its dcat:landingPage."""
-    return f"{base_url.rstrip('/')}/dataset/{quote(name)}"
-
-
 def dataset_iri(base_url: str, name: str) -> str:
     """The dataset's IRI: a fragment of its page, like its contact, distributions and so on
     (the page is a foaf:Document, the dataset is not)."""
     return f"{dataset_page(base_url, name)}#dataset"
-
-
-def _visible(since: datetime | None) -> Select[tuple[Dataset]]:
-    query = select(Dataset).where(findable(PUBLIC))
-    if since is not None:
-        query = query.where(Dataset.updated_at >= since)
-    return query
-
-
-def _with_children(query: Select[tuple[Dataset]]) -> Select[tuple[Dataset]]:
-    return query.options(
-        selectinload(Dataset.publisher),
-        selectinload(Dataset.zones),
-        selectinload(Dataset.resources),
-        selectinload(Dataset.fields),
-    )
 
 
 class _Builder:
@@ -347,11 +184,9 @@ class _Builder:
             self.add(node, DCTERMS.title, text, lang)
         for lang, text in CATALOG_DESCRIPTION.items():
             self.add(node, DCTERMS.description, text, lang)
-        authority = session.scalar(
-            select(Organization).where(Organization.title == AUTHORITY["zh"])
-        )
-        if authority is not None:
-            publisher = self.agent(authority)
+        platform = authority(session)
+        if platform is not None:
+            publisher = self.agent(platform)
         else:
             publisher = self.typed(URIRef(f"{self.base}/#authority"), FOAF.Agent, FOAF.Organization)
             for lang, text in AUTHORITY.items():
@@ -469,7 +304,7 @@ class _Builder:
     def license(self, text: str | None) -> Node | None:
         if not text:
             return None
-        if URL.match(text) and " " not in text.strip():
+        if is_plain_url(text):
             return self.typed(_iri(text.strip()), DCTERMS.LicenseDocument)
         # A licence named in words: a blank licence document with that name.
         node = BNode()
@@ -524,8 +359,8 @@ class _Builder:
         return node
 
     def portal_fields(self, node: URIRef, page: str, ds: Dataset) -> None:
-        for column, local in PORTAL_CODES:
-            self.add(node, QDP[local], getattr(ds, column))  # ints and booleans typed
+        for prop in DATASET_PROPERTIES:
+            self.add(node, QDP[prop.local], getattr(ds, prop.field))  # ints and booleans typed
         for zone in ds.zones:
             self.add(node, QDP.zone, zone.code)
         for item in ds.fields:  # 信息项
@@ -564,82 +399,3 @@ def _tel(phone: str | None) -> Node | None:
 def _iri(url: str) -> URIRef:
     # Characters no IRI may hold are escaped; everything else stays as the source wrote it.
     return URIRef(quote(url.strip(), safe="!#$%&'()*+,/:;=?@[]~-._"))
-
-
-# --- DCAT-US 1.1 data.json ------------------------------------------------------------------
-
-
-def data_json(session: Session, base_url: str, *, fallback_email: str) -> dict[str, Any]:
-    """The whole public catalog as a DCAT-US 1.1 (Project Open Data) catalog.
-
-    DCAT-US requires a contact email: the dataset's, else its department's, else the platform
-    authority's, else `fallback_email`."""
-    base = base_url.rstrip("/")
-    authority = session.scalar(select(Organization).where(Organization.title == AUTHORITY["zh"]))
-    fallback = (authority.contact_email if authority else None) or fallback_email
-    datasets = session.scalars(_with_children(_visible(None).order_by(Dataset.name)))
-    return {
-        "@context": f"{POD_SCHEMA}/catalog.jsonld",
-        "@id": f"{base}/data.json",
-        "@type": "dcat:Catalog",
-        "conformsTo": POD_SCHEMA,
-        "describedBy": f"{POD_SCHEMA}/catalog.json",
-        "dataset": [_pod_dataset(ds, base, fallback) for ds in datasets],
-    }
-
-
-def _pod_dataset(ds: Dataset, base: str, fallback_email: str) -> dict[str, Any]:
-    domain = vocab("domains").label(ds.domain, "zh")
-    email = ds.contact_email or ds.publisher.contact_email or fallback_email
-    entry: dict[str, Any] = {
-        "@type": "dcat:Dataset",
-        "identifier": ds.name,
-        "title": ds.title,
-        "description": ds.description[:10000],
-        "keyword": [k[:1000] for k in ds.keywords or []][:1000] or [domain],
-        "modified": (ds.modified or ds.updated_at.date()).isoformat(),
-        "publisher": {"@type": "org:Organization", "name": ds.publisher.title},
-        "contactPoint": {
-            "@type": "vcard:Contact",
-            "fn": ds.publisher.title,
-            "hasEmail": f"mailto:{email}",
-        },
-        "accessLevel": POD_ACCESS_LEVELS[ds.open_type],
-        "landingPage": dataset_page(base, ds.name),
-        "language": ["zh"],
-        "theme": [domain],
-        "spatial": "青岛市",
-    }
-    if ds.open_type != "unconditional":
-        rights = ds.open_condition or vocab("open_types").label(ds.open_type, "zh")
-        entry["rights"] = rights[:255]
-    if ds.issued:
-        entry["issued"] = ds.issued.isoformat()
-    if ds.update_frequency in POD_FREQUENCIES:
-        entry["accrualPeriodicity"] = POD_FREQUENCIES[ds.update_frequency]
-    if ds.license and URL.match(ds.license) and " " not in ds.license.strip():
-        entry["license"] = ds.license.strip()
-    distributions = [_pod_distribution(r, entry["landingPage"]) for r in ds.resources]
-    if distributions:
-        entry["distribution"] = distributions
-    return entry
-
-
-def _pod_distribution(resource: Resource, landing_page: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"@type": "dcat:Distribution", "title": resource.name}
-    if resource.description:
-        out["description"] = resource.description[:10000]
-    media_type = resource.media_type if resource.media_type else None
-    if not (media_type and MEDIA_TYPE.match(media_type)):
-        media_type = MEDIA_TYPES.get(resource.format or "")
-    # A downloadURL needs a media type in data.json; without one the URL is an accessURL.
-    if resource.kind == "file" and resource.url and media_type:
-        out["downloadURL"] = resource.url
-        out["mediaType"] = media_type
-    else:
-        out["accessURL"] = resource.url or landing_page
-        if media_type:
-            out["mediaType"] = media_type
-    if resource.format:
-        out["format"] = vocab("formats").label(resource.format, "en")
-    return out
