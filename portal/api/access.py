@@ -16,7 +16,14 @@ from flask import Response, jsonify, request, stream_with_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schemas import message
+from schemas import DatasetSchema, message
+from schemas.access import (
+    ApplicationSchema,
+    DecisionSchema,
+    FormalitySchema,
+    ResubmissionSchema,
+    UsageReportSchema,
+)
 
 from .. import guard
 from ..access import Download, metered, rights
@@ -25,12 +32,15 @@ from ..catalog.errors import CatalogError, Invalid, NotFound
 from ..guard import caller, optional_caller
 from ..models import Application, Dataset, OpennessRequest
 from ..services import access, database
+from . import shapes
+from .documented import BINARY, CSV, Reply, documented
 from .rest import blueprint
 from .serialize import application_json, grant_json, report_json, token_json
 
 T = TypeVar("T")
 # Ids in paths: a number the database can hold (a larger one is simply not found).
 ID = "int(min=1, max=2147483647)"
+HELD = "Held for the platform authority: the update makes the dataset less open."
 
 
 def body() -> dict[str, Any]:
@@ -61,7 +71,11 @@ def ip() -> str | None:
 # -- accounts and tokens ------------------------------------------------------------------
 @blueprint.post("/accounts")
 @guard.public
+@documented(
+    tag="accounts", body=shapes.Registration, responses={201: shapes.Account}, errors=(409,)
+)
 def register() -> tuple[Response, int]:
+    """Register an enterprise"""
     data = body()
     user = committed(lambda s: access(s).accounts.register_enterprise(data, ip=ip()))
     return jsonify({"id": user.id, "email": user.email, "role": user.role}), 201
@@ -69,8 +83,13 @@ def register() -> tuple[Response, int]:
 
 @blueprint.post("/tokens")
 @guard.public  # e-mail and password in the body
+@documented(
+    tag="accounts", body=shapes.TokenRequest, responses={201: shapes.Token}, errors=(401, 403)
+)
 def create_token() -> tuple[Response, int]:
-    """A token for oneself, against e-mail and password (the API keeps no sessions)."""
+    """Create a token (e-mail and password; shown once)
+
+    A token for oneself, against e-mail and password (the API keeps no sessions)."""
     data = body()
 
     def work(session: Session) -> tuple[Any, str]:
@@ -91,7 +110,10 @@ def create_token() -> tuple[Response, int]:
 
 @blueprint.get("/tokens")
 @guard.token()
+@documented(tag="accounts", responses={200: shapes.TokenList})
 def list_tokens() -> Response:
+    """Your tokens"""
+
     def work(session: Session) -> list[dict[str, Any]]:
         return [token_json(t) for t in access(session).tokens.of(caller(session).user)]
 
@@ -100,7 +122,10 @@ def list_tokens() -> Response:
 
 @blueprint.delete(f"/tokens/<{ID}:token_id>")
 @guard.token()  # one's own: another's is not found
+@documented(tag="accounts", responses={200: shapes.Token}, errors=(404,))
 def revoke_token(token_id: int) -> Response:
+    """Revoke one of your tokens"""
+
     def work(session: Session) -> dict[str, Any]:
         return token_json(access(session).tokens.revoke(caller(session).user, token_id))
 
@@ -110,7 +135,9 @@ def revoke_token(token_id: int) -> Response:
 # -- applications -------------------------------------------------------------------------
 @blueprint.post("/applications")
 @guard.token("applications", rule="application.submit")
+@documented(tag="applications", body=ApplicationSchema, responses={201: shapes.Application})
 def submit_application() -> tuple[Response, int]:
+    """Apply for resources of a conditionally open dataset"""
     data = body()
 
     def work(session: Session) -> dict[str, Any]:
@@ -122,8 +149,11 @@ def submit_application() -> tuple[Response, int]:
 
 @blueprint.get("/applications")
 @guard.token()  # what it lists depends on the caller's queues
+@documented(tag="applications", responses={200: shapes.ApplicationList})
 def list_applications() -> Response:
-    """Mine (an applicant), or the queue I review: the authority's formality queue, an
+    """Yours, or the queue you review
+
+    Mine (an applicant), or the queue I review: the authority's formality queue, an
     officer's substantive queue."""
 
     def work(session: Session) -> list[dict[str, Any]]:
@@ -142,7 +172,10 @@ def list_applications() -> Response:
 
 @blueprint.get(f"/applications/<{ID}:application_id>")
 @guard.token(object_rule="application.read")
+@documented(tag="applications", responses={200: shapes.Application}, errors=(404,))
 def show_application(application_id: int) -> Response:
+    """One application with its history"""
+
     def work(session: Session) -> dict[str, Any]:
         user = caller(session).user
         return application_json(access(session).applications.get(user, application_id), True)
@@ -162,27 +195,47 @@ def _application_action(
 
 @blueprint.post(f"/applications/<{ID}:application_id>/withdraw")
 @guard.token("applications", object_rule="application.withdraw")
+@documented(tag="applications", responses={200: shapes.Application}, errors=(404, 409))
 def withdraw_application(application_id: int) -> Response:
+    """Withdraw"""
     return _application_action(application_id, lambda a, u, i: a.withdraw(u, i, ip=ip()))
 
 
 @blueprint.post(f"/applications/<{ID}:application_id>/resubmit")
 @guard.token("applications", object_rule="application.resubmit")
+@documented(
+    tag="applications",
+    body=ResubmissionSchema,
+    responses={200: shapes.Application},
+    errors=(404, 409),
+)
 def resubmit_application(application_id: int) -> Response:
+    """Send a returned application again"""
     data = body()
     return _application_action(application_id, lambda a, u, i: a.resubmit(u, i, data, ip=ip()))
 
 
 @blueprint.post(f"/applications/<{ID}:application_id>/formality")
 @guard.token("reviews", object_rule="application.formality")
+@documented(
+    tag="applications",
+    body=FormalitySchema,
+    responses={200: shapes.Application},
+    errors=(404, 409),
+)
 def formality_review(application_id: int) -> Response:
+    """Formality review (platform authority)"""
     data = body()
     return _application_action(application_id, lambda a, u, i: a.formality(u, i, data, ip=ip()))
 
 
 @blueprint.post(f"/applications/<{ID}:application_id>/decision")
 @guard.token("reviews", object_rule="application.decide")
+@documented(
+    tag="applications", body=DecisionSchema, responses={200: shapes.Application}, errors=(404, 409)
+)
 def substantive_review(application_id: int) -> Response:
+    """Substantive review (publishing department)"""
     data = body()
     return _application_action(application_id, lambda a, u, i: a.decide(u, i, data, ip=ip()))
 
@@ -190,7 +243,10 @@ def substantive_review(application_id: int) -> Response:
 # -- grants, data, reports ----------------------------------------------------------------
 @blueprint.get("/grants")
 @guard.token()  # one's own
+@documented(tag="grants", responses={200: shapes.GrantList})
 def list_grants() -> Response:
+    """Your grants"""
+
     def work(session: Session) -> list[dict[str, Any]]:
         user = caller(session).user
         return [grant_json(g) for g in access(session).grants.mine(user)]
@@ -200,7 +256,10 @@ def list_grants() -> Response:
 
 @blueprint.get(f"/grants/<{ID}:grant_id>")
 @guard.token(object_rule="grant.read")
+@documented(tag="grants", responses={200: shapes.Grant}, errors=(404,))
 def show_grant(grant_id: int) -> Response:
+    """One grant, with what is used"""
+
     def work(session: Session) -> dict[str, Any]:
         return grant_json(access(session).grants.get(caller(session).user, grant_id))
 
@@ -209,7 +268,9 @@ def show_grant(grant_id: int) -> Response:
 
 @blueprint.post(f"/grants/<{ID}:grant_id>/revoke")
 @guard.token("reviews", object_rule="grant.revoke")
+@documented(tag="grants", body=shapes.Reason, responses={200: shapes.Grant}, errors=(404,))
 def revoke_grant(grant_id: int) -> Response:
+    """Revoke a grant"""
     reason = body().get("reason")
 
     def work(session: Session) -> dict[str, Any]:
@@ -221,9 +282,12 @@ def revoke_grant(grant_id: int) -> Response:
 
 @blueprint.get(f"/grants/<{ID}:grant_id>/resources/<resource_id>/data")
 @guard.token("grant:{grant_id}", object_rule="grant.use")
+@documented(tag="data", responses={200: BINARY}, errors=(404,))
 def grant_data(grant_id: int, resource_id: str) -> Response:
-    """The resource's data, to the grant's holder with a token scoped to the grant. The
-    call is counted (and audited) before the first byte; the bytes when the last is sent."""
+    """The data of a granted resource (metered)
+
+    To the grant's holder, with a token scoped to the grant. The call is counted (and
+    audited) before the first byte; the bytes when the last is sent."""
 
     def work(session: Session) -> Download:
         return access(session).grants.serve(caller(session), grant_id, resource_id, ip=ip())
@@ -239,8 +303,11 @@ def grant_data(grant_id: int, resource_id: str) -> Response:
 
 @blueprint.get("/datasets/<name>/resources/<resource_id>/data")
 @guard.token(optional=True)  # a token given names who downloads
+@documented(tag="data", responses={200: BINARY}, errors=(403, 404))
 def open_data(name: str, resource_id: str) -> Response:
-    """A resource of a 无条件开放 dataset: no token needed."""
+    """Download a resource of an openly available dataset
+
+    A resource of a 无条件开放 dataset: no token needed."""
 
     def work(session: Session) -> Download:
         found = optional_caller(session)
@@ -262,7 +329,9 @@ def _stream(download: Download, on_done: Callable[[int], None] | None) -> Respon
 
 @blueprint.post(f"/grants/<{ID}:grant_id>/reports")
 @guard.token("applications", object_rule="report.file")
+@documented(tag="grants", body=UsageReportSchema, responses={201: shapes.Report}, errors=(404,))
 def file_report(grant_id: int) -> tuple[Response, int]:
+    """Report how the data was used"""
     data = body()
 
     def work(session: Session) -> dict[str, Any]:
@@ -274,7 +343,10 @@ def file_report(grant_id: int) -> tuple[Response, int]:
 
 @blueprint.get(f"/grants/<{ID}:grant_id>/reports")
 @guard.token(object_rule="report.read")
+@documented(tag="grants", responses={200: shapes.ReportList}, errors=(404,))
 def list_reports(grant_id: int) -> Response:
+    """Usage reports of a grant"""
+
     def work(session: Session) -> list[dict[str, Any]]:
         user = caller(session).user
         return [report_json(r) for r in access(session).grants.reports(user, grant_id)]
@@ -284,7 +356,10 @@ def list_reports(grant_id: int) -> Response:
 
 @blueprint.get("/grants/overdue-reports")
 @guard.token(rule="report.overdue")
+@documented(tag="grants", responses={200: shapes.GrantList})
 def overdue_reports() -> Response:
+    """Grants whose usage report is overdue"""
+
     def work(session: Session) -> list[dict[str, Any]]:
         user = caller(session).user
         return [grant_json(g) for g in access(session).grants.reports_overdue(user)]
@@ -295,7 +370,9 @@ def overdue_reports() -> Response:
 # -- a department's catalog ---------------------------------------------------------------
 @blueprint.post("/datasets")
 @guard.token("catalog:manage", rule="dataset.create")
+@documented(tag="catalog", body=DatasetSchema, responses={201: DatasetSchema}, errors=(409,))
 def create_dataset() -> tuple[Response, int]:
+    """Register a dataset of your department"""
     data = body()
 
     def work(session: Session) -> dict[str, Any]:
@@ -307,8 +384,17 @@ def create_dataset() -> tuple[Response, int]:
 
 @blueprint.put("/datasets/<name>")
 @guard.token("catalog:manage", object_rule="dataset.manage")
+@documented(
+    tag="catalog",
+    query=shapes.UpdateArgs,
+    body=DatasetSchema,
+    responses={200: DatasetSchema, 202: Reply(shapes.OpennessRequest, HELD)},
+    errors=(404, 409),
+)
 def update_dataset(name: str) -> tuple[Response, int]:
-    """200 with the dataset; 202 with the openness request when the update makes the
+    """Replace a dataset (202 with a request when it becomes less open)
+
+    200 with the dataset; 202 with the openness request when the update makes the
     dataset less open (it waits for the platform authority)."""
     data = body()
     reason = request.args.get("reason") or data.pop("_reason", None)
@@ -326,8 +412,11 @@ def update_dataset(name: str) -> tuple[Response, int]:
 
 @blueprint.put("/datasets/<name>/resources/<resource_id>/file")
 @guard.token("catalog:manage", object_rule="dataset.files")
+@documented(tag="data", body=BINARY, responses={201: shapes.StoredFile}, errors=(404, 507))
 def upload_file(name: str, resource_id: str) -> tuple[Response, int]:
-    """The data of a resource, kept by the portal (the request body is the file)."""
+    """Store a resource's data file
+
+    The data of a resource, kept by the portal (the request body is the file)."""
 
     def work(session: Session) -> dict[str, Any]:
         user = caller(session).user
@@ -361,7 +450,10 @@ def _dataset(session: Session, name: str) -> Dataset:
 # -- the platform authority ---------------------------------------------------------------
 @blueprint.get("/openness-requests")
 @guard.token("reviews", rule="openness.decide")
+@documented(tag="authority", responses={200: shapes.OpennessRequestList})
 def openness_requests() -> Response:
+    """Openness downgrades waiting (platform authority)"""
+
     def work(session: Session) -> list[dict[str, Any]]:
         user = caller(session).user
         return [_openness_json(r) for r in access(session).stewardship.pending(user)]
@@ -371,7 +463,14 @@ def openness_requests() -> Response:
 
 @blueprint.post(f"/openness-requests/<{ID}:request_id>/decision")
 @guard.token("reviews", rule="openness.decide")
+@documented(
+    tag="authority",
+    body=shapes.OpennessDecision,
+    responses={200: shapes.OpennessRequest},
+    errors=(404, 409),
+)
 def decide_openness(request_id: int) -> Response:
+    """Approve or reject a downgrade"""
     data = body()
     approve = data.get("decision") == "approve"
     if data.get("decision") not in ("approve", "reject"):
@@ -415,7 +514,10 @@ def _openness_json(item: OpennessRequest) -> dict[str, Any]:
 
 @blueprint.get("/audit")
 @guard.token("audit:read", rule="audit.read")
+@documented(tag="authority", query=shapes.AuditArgs, responses={200: shapes.AuditEntries})
 def audit_entries() -> Response:
+    """Audit log entries, newest first"""
+
     def work(session: Session) -> list[dict[str, Any]]:
         entries = access(session).audit.entries(
             action=request.args.get("action"),
@@ -441,7 +543,10 @@ def audit_entries() -> Response:
 
 @blueprint.get("/audit.csv")
 @guard.token("audit:read", rule="audit.read")
+@documented(tag="authority", responses={200: CSV})
 def audit_csv() -> Response:
+    """The whole audit log as CSV"""
+
     def rows() -> Any:
         with database().sessions() as session:
             yield from access(session).audit.export_csv()

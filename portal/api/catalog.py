@@ -17,7 +17,7 @@ from flask import Response, jsonify, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from schemas import message
+from schemas import DatasetSchema, OrganizationSchema, ZoneSchema, message
 
 from .. import guard
 from ..catalog.documents import dataset_document, organization_document, zone_document
@@ -25,6 +25,8 @@ from ..catalog.errors import Invalid, NotFound
 from ..models import Dataset, Organization, Zone, dataset_zones
 from ..services import catalog, database
 from ..visibility import PUBLIC, findable
+from . import shapes
+from .documented import NOT_MODIFIED, documented
 from .rest import blueprint
 
 MAX_LIMIT = 500
@@ -94,8 +96,11 @@ def _with_etag(document: dict[str, Any]) -> Response:
 
 @blueprint.get("/datasets")
 @guard.public
+@documented(tag="catalog", query=shapes.DatasetListArgs, responses={200: shapes.DatasetPage})
 def list_datasets() -> Response:
-    """Public datasets in name order, optionally of one department or zone."""
+    """Public datasets, in name order
+
+    Optionally of one department or zone; paged by `next_cursor`."""
     limit = _limit()
     after = decode_cursor(request.args.get("cursor"))
     query = (
@@ -123,7 +128,9 @@ def list_datasets() -> Response:
 
 @blueprint.get("/datasets/<name>")
 @guard.public
+@documented(tag="catalog", responses={200: DatasetSchema, 304: NOT_MODIFIED}, errors=(404,))
 def show_dataset(name: str) -> Response:
+    """One dataset (ETag; If-None-Match → 304)"""
     with database().sessions() as session:
         found = session.scalar(select(Dataset).where(findable(PUBLIC)).where(Dataset.name == name))
         if found is None:
@@ -133,7 +140,9 @@ def show_dataset(name: str) -> Response:
 
 @blueprint.get("/organizations")
 @guard.public
+@documented(tag="catalog", query=shapes.PageArgs, responses={200: shapes.OrganizationPage})
 def list_organizations() -> Response:
+    """Departments"""
     limit = _limit()
     after = decode_cursor(request.args.get("cursor"))
     query = select(Organization).order_by(Organization.name).limit(limit + 1)
@@ -148,14 +157,23 @@ def list_organizations() -> Response:
 
 @blueprint.get("/organizations/<name>")
 @guard.public
+@documented(
+    tag="catalog",
+    responses={200: OrganizationSchema, 304: NOT_MODIFIED},
+    errors=(404,),
+    path={"name": "Department name."},
+)
 def show_organization(name: str) -> Response:
+    """One department"""
     with database().sessions() as session:
         return _with_etag(organization_document(catalog(session, "api").organizations.get(name)))
 
 
 @blueprint.get("/zones")
 @guard.public
+@documented(tag="catalog", responses={200: shapes.ZoneList})
 def list_zones() -> Response:
+    """Zones (专区)"""
     with database().sessions() as session:
         service = catalog(session, "api").zones
         counts = service.dataset_counts(PUBLIC)
@@ -167,7 +185,9 @@ def list_zones() -> Response:
 
 @blueprint.get("/zones/<code>")
 @guard.public
+@documented(tag="catalog", responses={200: ZoneSchema, 304: NOT_MODIFIED}, errors=(404,))
 def show_zone(code: str) -> Response:
+    """One zone"""
     with database().sessions() as session:
         zone = session.scalar(select(Zone).where(Zone.code == code))
         if zone is None:

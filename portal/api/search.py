@@ -13,6 +13,8 @@ from ..search import SearchUnavailable
 from ..search.params import BadParameters, parse
 from ..services import database, search_backend
 from ..visibility import PUBLIC, Viewer, viewer_of
+from . import shapes
+from .documented import documented
 from .rest import blueprint, problem
 
 
@@ -26,7 +28,14 @@ def current_viewer() -> Viewer:
 
 @blueprint.get("/search")
 @guard.token("catalog:read", optional=True)
+@documented(
+    tag="search", query=shapes.SearchArgs, responses={200: shapes.SearchResult}, errors=(503,)
+)
 def search() -> Response:
+    """Search datasets (see the search section of the README)
+
+    With a token, an officer also finds the department's entries the public does not
+    see, the platform authority every entry."""
     try:
         query = parse(request.args, current_viewer())
     except BadParameters as error:
@@ -73,7 +82,11 @@ def _item(item: Any) -> dict[str, Any]:
 
 @blueprint.get("/suggest")
 @guard.token("catalog:read", optional=True)
+@documented(
+    tag="search", query=shapes.SuggestArgs, responses={200: shapes.Suggestions}, errors=(503,)
+)
 def suggest() -> Response:
+    """Title suggestions"""
     text = (request.args.get("q") or "").strip()
     if len(text) > 100:
         return problem(

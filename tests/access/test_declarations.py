@@ -158,20 +158,35 @@ def test_a_public_endpoint_does_not_read_a_token(world: World) -> None:
     assert _token_uses(world) == before
 
 
-def test_the_openapi_document_says_what_each_operation_declares(app: Flask) -> None:
-    """A client reads who may call an operation from the document: a token needed there
-    exactly where the view declares one."""
-    from portal.api.openapi import PATHS
+def _expected_security(declared: guard.Declared) -> list[dict[str, list[str]]]:
+    needed = {"token": [declared.scope] if declared.scope else []}
+    return {
+        guard.Who.ANYONE: [],
+        guard.Who.TOKEN: [needed],
+        guard.Who.TOKEN_IF_GIVEN: [{}, needed],  # `{}`: anonymous is an alternative
+    }[declared.who]
 
+
+def test_the_openapi_document_says_what_each_operation_declares(app: Flask) -> None:
+    """A client reads who may call an operation from the document: no token, a bearer
+    token naming the scope it needs, or an optional one, exactly as the view declares;
+    and the rules a valid token's user must also pass."""
+    from portal.api.openapi import spec
+
+    paths = spec(app)["paths"]
     wrong = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("api.") or rule.endpoint in DOCUMENT_ITSELF:
             continue
         declared = guard.declaration(app.view_functions[rule.endpoint])
+        assert declared is not None, rule.endpoint
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+        rights_named = {"rule": declared.rule, "object_rule": declared.object_rule}
         for method in rule.methods - {"HEAD", "OPTIONS"}:
-            security = PATHS[path][method.lower()]["security"]
-            needs_token = declared is not None and declared.who is guard.Who.TOKEN
-            if bool(security) != needs_token:
-                wrong.append(f"{method} {path}: documented {security}, declared {declared}")
+            operation = paths[path][method.lower()]
+            if operation["security"] != _expected_security(declared):
+                wrong.append(f"{method} {path}: documented {operation['security']}, {declared}")
+            if operation.get("x-rights", {}) != {k: v for k, v in rights_named.items() if v}:
+                wrong.append(f"{method} {path}: rights {operation.get('x-rights')}, {declared}")
     assert not wrong, "\n".join(wrong)
+    assert paths["/datasets"]["post"]["security"] == [{"token": ["catalog:manage"]}]
