@@ -66,3 +66,14 @@ def bytewise(session: Session, column: Any) -> Any:
     """Text in code-point order on every database (PostgreSQL's collation would differ from
     SQLite's and from the search engines' order)."""
     return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
+
+
+def english_titles(session: Session, names: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """The English titles of the named datasets and of their departments: one query by the
+    unique name."""
+    rows = session.execute(
+        select(Dataset.name, Dataset.title_en, Organization.title_en)
+        .join(Organization, Dataset.publisher_id == Organization.id)
+        .where(Dataset.name.in_(names))
+    )
+    return {name: (title, publisher) for name, title, publisher in rows}
