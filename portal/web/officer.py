@@ -34,8 +34,8 @@ from ..harvest.sources import get_source, run_source
 from ..models import Dataset, HarvestJob, HarvestRecord, HarvestSource, OpennessRequest, User
 from ..services import access, audit_anchor, catalog, database, policy
 from ..visibility import PUBLIC, may_find
+from .signed_in import attempt, client_ip, current_account, drain_index
 from .site import blueprint
-from .workspace import _attempt, _ip, _user, indexer_drain
 
 PAGE_SIZE = 50  # datasets a page of the department's catalog
 RUN_NOW_LIMIT = 1000  # records: a larger source runs from `portal harvest run` or its schedule
@@ -78,7 +78,7 @@ def open_suggestion(dataset: Dataset) -> dict[str, Any] | None:
 def officer_catalog() -> ResponseReturnValue:
     """The department's datasets in every state, newest change first, a page at a time."""
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         mine = Dataset.publisher_id == user.organization_id
         total = session.scalar(select(func.count()).select_from(Dataset).where(mine)) or 0
         last_page = max(1, math.ceil(total / PAGE_SIZE))
@@ -121,7 +121,7 @@ def officer_suggestion(name: str) -> ResponseReturnValue:
         abort(400)
 
     def decide(session: Session) -> str:
-        user = _user(session)
+        user = current_account(session)
         dataset = catalog(session, f"user:{user.id}").datasets.get(name)
         if not rights.allowed(user, "dataset.manage", dataset):
             abort(403)
@@ -139,11 +139,11 @@ def officer_suggestion(name: str) -> ResponseReturnValue:
             data.pop("open_level", None)  # only a conditional dataset has one
         reasons = "；".join(r["zh"] for r in suggestion.get("reasons", ())) or "未发现敏感信息"
         done = access(session).stewardship.update(
-            user, name, data, reason=f"采纳分级建议：{reasons}", ip=_ip()
+            user, name, data, reason=f"采纳分级建议：{reasons}", ip=client_ip()
         )
         return "held" if isinstance(done, OpennessRequest) else "accepted"
 
-    outcome, refused = _attempt(decide)
+    outcome, refused = attempt(decide)
     if refused is not None:
         _refuse_page(refused)
         flash(
@@ -156,7 +156,7 @@ def officer_suggestion(name: str) -> ResponseReturnValue:
         for path, msg in flatten(refused.errors):
             flash(_named(path, msg) if path not in ("", "_") else msg, "error")
     elif outcome == "accepted":
-        indexer_drain()
+        drain_index()
         flash(message("已采纳分级建议", "The grading suggestion is applied."), "success")
     elif outcome == "held":
         flash(
@@ -376,7 +376,7 @@ def _render_form(
     form: DatasetForm, errors: dict[str, list[Any]], dataset: Dataset | None, status: int = 200
 ) -> ResponseReturnValue:
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         choices = {key: vocab(name).codes for key, name in CHOICES.items()}
         page = render_template(
             "officer/dataset_form.html",
@@ -394,7 +394,7 @@ def _public(dataset: Dataset) -> bool:
 
 
 def _after_save(name: str, public: bool) -> ResponseReturnValue:
-    indexer_drain()
+    drain_index()
     if public:
         return redirect(url_for("web.dataset", name=name))
     return redirect(url_for("web.officer_catalog") + f"#ds-{name}")
@@ -411,10 +411,12 @@ def officer_new_dataset() -> ResponseReturnValue:
         return _render_form(form, {}, None)
 
     def create(session: Session) -> tuple[str, bool]:
-        made = access(session).stewardship.create(_user(session), form.document(), ip=_ip())
+        made = access(session).stewardship.create(
+            current_account(session), form.document(), ip=client_ip()
+        )
         return made.name, _public(made)
 
-    made, refused = _attempt(create)
+    made, refused = attempt(create)
     if refused is not None:
         _refuse_page(refused)
         return _render_form(form, form.errors(refused.errors), None, refused.status)
@@ -429,7 +431,7 @@ def officer_edit_dataset(name: str) -> ResponseReturnValue:
     """Edit a dataset of the officer's department (a downgrade of openness needs a reason
     and waits for the authority)."""
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         try:
             dataset = catalog(session, f"user:{user.id}").datasets.get(name)
         except NotFound:
@@ -442,17 +444,17 @@ def officer_edit_dataset(name: str) -> ResponseReturnValue:
             return _render_form(form, {}, dataset)
 
     def save(session: Session) -> tuple[bool, bool]:
-        user = _user(session)
+        user = current_account(session)
         current = dataset_document(catalog(session, f"user:{user.id}").datasets.get(name))
         reason = form.values["reason"].strip() or None
         done = access(session).stewardship.update(
-            user, name, form.document(current), reason=reason, ip=_ip()
+            user, name, form.document(current), reason=reason, ip=client_ip()
         )
         if isinstance(done, OpennessRequest):
             return True, False
         return False, _public(done)
 
-    saved, refused = _attempt(save)
+    saved, refused = attempt(save)
     if refused is not None:
         _refuse_page(refused)
         with database().sessions() as session:
@@ -531,7 +533,7 @@ def run_refusal(source: HarvestSource) -> Message | None:
 @guard.signed_in(rule="harvest.use")
 def officer_harvest() -> ResponseReturnValue:
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         query = select(HarvestSource).order_by(HarvestSource.name)
         if not rights.allowed(user, "catalog.all"):
             query = query.where(HarvestSource.publisher == user.organization.name)
@@ -545,7 +547,7 @@ def officer_harvest_source(name: str) -> ResponseReturnValue:
     """A source's jobs, newest first, and one job's failed records (`?job=`, the newest by
     default) with their location and reasons."""
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         source = _source(session, user, name)
         jobs = [summarize(j) for j in source.jobs]
         wanted = request.args.get("job", type=int)
@@ -588,14 +590,14 @@ def officer_harvest_source(name: str) -> ResponseReturnValue:
 def officer_harvest_run(name: str) -> ResponseReturnValue:
     """Run a small source now, as `portal harvest run` does, and show its job."""
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         refusal = run_refusal(_source(session, user, name))
     if refusal is not None:
         flash(refusal, "error")
         return redirect(url_for("web.officer_harvest_source", name=name))
     run = run_source(database(), name, policy=policy(), audit_anchor=audit_anchor())
     if run.status == "finished":
-        indexer_drain()
+        drain_index()
         flash(message("采集已完成", "The harvest finished."), "success")
     else:
         flash(
