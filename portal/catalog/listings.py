@@ -56,6 +56,11 @@ def organization_titles(session: Session) -> dict[str, str]:
     }
 
 
+def zone_codes(session: Session) -> set[str]:
+    """The codes of the zones there are."""
+    return set(session.scalars(select(Zone.code)))
+
+
 def zone_titles(session: Session) -> dict[str, str]:
     return {code: title for code, title in session.execute(select(Zone.code, Zone.title))}
 
