@@ -53,6 +53,22 @@ def dataset_page(
     return Page(items, total, number, size)
 
 
+def department_page(session: Session, publisher_id: str, number: int, size: int) -> Page:
+    """A page of one department's datasets in every state (its officers keep them all), the
+    last changed first; a page number past the end gives the last page."""
+    mine = Dataset.publisher_id == publisher_id
+    total = session.scalar(select(func.count()).select_from(Dataset).where(mine)) or 0
+    number = min(max(number, 1), max(1, -(-total // size)))
+    query = (
+        select(Dataset)
+        .where(mine)
+        .order_by(Dataset.updated_at.desc(), Dataset.name)
+        .offset((number - 1) * size)
+        .limit(size)
+    )
+    return Page(list(session.scalars(query)), total, number, size)
+
+
 def counts_by(session: Session, column: str) -> dict[str, int]:
     """Publicly visible datasets counted by one column (open_type, grade, domain …)."""
     attribute = getattr(Dataset, column)

@@ -9,7 +9,6 @@ the platform authority.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +17,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
@@ -27,10 +25,11 @@ from schemas import Message, flatten, message, vocab
 from .. import guard
 from ..access import rights
 from ..access.stewardship import is_downgrade
+from ..catalog import queries
 from ..catalog.documents import dataset_document
 from ..catalog.errors import CatalogError, NotFound
 from ..db import utcnow
-from ..harvest.sources import get_source, run_source
+from ..harvest.sources import get_source, job_records, list_sources, run_source
 from ..models import Dataset, HarvestJob, HarvestRecord, HarvestSource, OpennessRequest, User
 from ..services import access, audit_anchor, catalog, database, policy
 from ..visibility import PUBLIC, may_find
@@ -79,35 +78,19 @@ def officer_catalog() -> ResponseReturnValue:
     """The department's datasets in every state, newest change first, a page at a time."""
     with database().sessions() as session:
         user = current_account(session)
-        mine = Dataset.publisher_id == user.organization_id
-        total = session.scalar(select(func.count()).select_from(Dataset).where(mine)) or 0
-        last_page = max(1, math.ceil(total / PAGE_SIZE))
-        page = min(max(request.args.get("page", 1, type=int), 1), last_page)
-        datasets = list(
-            session.scalars(
-                select(Dataset)
-                .where(mine)
-                .order_by(Dataset.updated_at.desc(), Dataset.name)
-                .offset((page - 1) * PAGE_SIZE)
-                .limit(PAGE_SIZE)
-            )
-        )
-        waiting = session.scalars(
-            select(OpennessRequest).where(
-                OpennessRequest.state == "pending",
-                OpennessRequest.dataset_id.in_([d.id for d in datasets]),
-            )
-        )
-        pending = {r.dataset_id: r for r in waiting}
+        wanted = request.args.get("page", 1, type=int)
+        page = queries.department_page(session, user.organization_id, wanted, PAGE_SIZE)
+        datasets = page.items
+        pending = access(session).stewardship.waiting_on([d.id for d in datasets])
         rows = [CatalogRow(d, open_suggestion(d), pending.get(d.id)) for d in datasets]
         return render_template(
             "officer/catalog.html",
             rows=rows,
             department=user.organization,
-            total=total,
+            total=page.total,
             suggested=sum(1 for r in rows if r.suggestion),
-            page=page,
-            last_page=last_page,
+            page=page.number,
+            last_page=page.pages,
         )
 
 
@@ -534,10 +517,9 @@ def run_refusal(source: HarvestSource) -> Message | None:
 def officer_harvest() -> ResponseReturnValue:
     with database().sessions() as session:
         user = current_account(session)
-        query = select(HarvestSource).order_by(HarvestSource.name)
-        if not rights.allowed(user, "catalog.all"):
-            query = query.where(HarvestSource.publisher == user.organization.name)
-        sources = [(s, summarize(s.jobs[0]) if s.jobs else None) for s in session.scalars(query)]
+        every = rights.allowed(user, "catalog.all")
+        found = list_sources(session, None if every else user.organization.name)
+        sources = [(s, summarize(s.jobs[0]) if s.jobs else None) for s in found]
         return render_template("officer/harvest.html", sources=sources, user=user)
 
 
@@ -557,21 +539,9 @@ def officer_harvest_source(name: str) -> ResponseReturnValue:
         failures: list[tuple[HarvestRecord, list[tuple[str, Message]]]] = []
         held: list[HarvestRecord] = []  # downgrades of openness, waiting for the authority
         if chosen is not None:
-            records = session.scalars(
-                select(HarvestRecord)
-                .where(HarvestRecord.job_id == chosen.job.id, HarvestRecord.outcome == "failed")
-                .order_by(HarvestRecord.id)
-                .limit(FAILURES_SHOWN)
-            )
-            failures = [(r, flatten(r.errors or {})) for r in records]
-            held = list(
-                session.scalars(
-                    select(HarvestRecord)
-                    .where(HarvestRecord.job_id == chosen.job.id, HarvestRecord.outcome == "held")
-                    .order_by(HarvestRecord.id)
-                    .limit(FAILURES_SHOWN)
-                )
-            )
+            failed = job_records(session, chosen.job.id, "failed", FAILURES_SHOWN)
+            failures = [(r, flatten(r.errors or {})) for r in failed]
+            held = job_records(session, chosen.job.id, "held", FAILURES_SHOWN)
         return render_template(
             "officer/harvest_source.html",
             source=source,
