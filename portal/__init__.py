@@ -58,26 +58,44 @@ CKAN_PATHS = ("/api/3/", "/api/action/")  # CKAN's own error envelope, not probl
 
 def _protect(app: Flask, settings: Settings) -> None:
     """CSRF tokens on every form, rate limits, each endpoint's declared rights, and /api
-    errors as problem documents."""
-    from flask import request
-    from flask_limiter import Limiter
-    from flask_limiter.util import get_remote_address
-    from flask_wtf.csrf import CSRFProtect
-    from sqlalchemy.exc import OperationalError
-    from werkzeug.exceptions import HTTPException
-
-    from .api import blueprint as api_blueprint
-    from .api import http_problem, problem
-    from .api.auth import rate_key
-    from .api.ckan_dispatch import blueprint as ckan_blueprint
+    errors as problem documents. In this order: CSRF and the rate limits refuse before
+    the rights guard runs, and the sign-in pages are wrapped in the login limit."""
     from .guard import init_guard
-    from .search import SearchUnavailable
     from .web.accounts import init_accounts
     from .web.i18n import init_i18n
 
+    _require_csrf_tokens(app)
+    _limit_rates(app, settings)
+    init_accounts(app)
+    init_i18n(app)
+    init_guard(app)
+    _retry_after_only_when_refused(app)
+    _unavailable_as_503(app)
+    _api_errors_as_problems(app)
+
+
+def _require_csrf_tokens(app: Flask) -> None:
+    """Every form of the pages carries a CSRF token; the APIs take tokens, never cookies."""
+    from flask_wtf.csrf import CSRFProtect
+
+    from .api import blueprint as api_blueprint
+    from .api.ckan_dispatch import blueprint as ckan_blueprint
+
     csrf = CSRFProtect(app)
     for api in (api_blueprint, ckan_blueprint):
-        csrf.exempt(api)  # the APIs take tokens, never cookies
+        csrf.exempt(api)
+
+
+def _limit_rates(app: Flask, settings: Settings) -> None:
+    """Requests per token and per IP over all of /api/, and sign-in attempts per IP (the
+    limit is kept as `portal.login_limit` for the pages that take a password)."""
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    from .api import blueprint as api_blueprint
+    from .api.auth import rate_key
+    from .api.ckan_dispatch import blueprint as ckan_blueprint
+
     limiter = Limiter(
         rate_key,
         app=app,
@@ -101,13 +119,13 @@ def _protect(app: Flask, settings: Settings) -> None:
         app.view_functions[endpoint] = app.extensions["portal.login_limit"](
             app.view_functions[endpoint]
         )
-    init_accounts(app)
-    init_i18n(app)
-    init_guard(app)  # after CSRF and the rate limits: they refuse first, as they did
 
-    def retry_after_only_when_refused(response: Response) -> Response:
-        # Flask-Limiter puts Retry-After on every answer; it means "refused, wait" only on a
-        # 429 (the limiter's own value) and a 503 (ours).
+
+def _retry_after_only_when_refused(app: Flask) -> None:
+    """Flask-Limiter puts Retry-After on every answer; it means "refused, wait" only on a
+    429 (the limiter's own value) and a 503 (ours)."""
+
+    def retry_after(response: Response) -> Response:
         if response.status_code == 503:
             response.headers["Retry-After"] = "5"
         elif response.status_code != 429:
@@ -115,13 +133,21 @@ def _protect(app: Flask, settings: Settings) -> None:
         return response
 
     # after_request hooks run last-registered first; this one must see the limiter's headers
-    app.after_request_funcs.setdefault(None, []).insert(0, retry_after_only_when_refused)
+    app.after_request_funcs.setdefault(None, []).insert(0, retry_after)
+
+
+def _unavailable_as_503(app: Flask) -> None:
+    """The database is locked, gone or full, or the search engine is down: a clear 503
+    that tells the visitor to retry, and the details in the log, not on the page."""
+    from flask import request
+    from sqlalchemy.exc import OperationalError
+
+    from .api import problem
+    from .search import SearchUnavailable
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(SearchUnavailable)
     def unavailable(error: Exception):  # type: ignore[no-untyped-def]
-        """The database is locked, gone or full, or the search engine is down: a clear 503
-        that tells the visitor to retry, and the details in the log, not on the page."""
         app.logger.error("service unavailable: %s", error, exc_info=error)
         detail = "服务暂时不可用，请稍后重试 / The service is briefly unavailable; retry soon."
         if request.path.startswith("/api/"):
@@ -134,6 +160,15 @@ def _protect(app: Flask, settings: Settings) -> None:
             )
         response.headers["Retry-After"] = "5"
         return response
+
+
+def _api_errors_as_problems(app: Flask) -> None:
+    """HTTP errors under /api/ as problem documents (RFC 9457); CKAN's routes keep their own
+    envelope, and the pages their error pages."""
+    from flask import request
+    from werkzeug.exceptions import HTTPException
+
+    from .api import http_problem
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -108,6 +108,11 @@ class Database:
         on error."""
         with self.writing_sessions() as session, session.begin():
             yield session
+
+    def ping(self) -> None:
+        """Reach the database with the simplest query; raises SQLAlchemyError if it cannot."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def optimize(self) -> None:
         """Refresh the query planner's statistics after a large write: without them SQLite

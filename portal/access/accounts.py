@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -48,10 +49,19 @@ class Accounts:
     audit: AuditLog
 
     def get(self, user_id: int) -> User:
-        user = self.session.get(User, user_id)
+        user = self.find(user_id)
         if user is None:
             raise NotFound.entity("用户", "user", str(user_id))
         return user
+
+    def find(self, user_id: int) -> User | None:
+        return self.session.get(User, user_id)
+
+    def by_ids(self, ids: Collection[int]) -> dict[int, User]:
+        """The accounts with these ids (those that exist), by id."""
+        if not ids:
+            return {}
+        return {u.id: u for u in self.session.scalars(select(User).where(User.id.in_(ids)))}
 
     def by_email(self, email: str) -> User | None:
         return self.session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -177,10 +187,19 @@ class Accounts:
         self.audit.append("password.reset_requested", actor=_actor(user), ip=ip)
         return token
 
-    def reset_password(self, token: str, password: str, *, ip: str | None = None) -> User:
-        reset = self.session.scalar(
+    def reset_usable(self, token: str) -> bool:
+        """Whether a reset link can still be used (a page says so before the form is filled
+        in; `reset_password` checks again)."""
+        reset = self._reset(token)
+        return reset is not None and reset.used_at is None and reset.expires_at > utcnow()
+
+    def _reset(self, token: str) -> PasswordReset | None:
+        return self.session.scalar(
             select(PasswordReset).where(PasswordReset.token_hash == token_digest(token or ""))
         )
+
+    def reset_password(self, token: str, password: str, *, ip: str | None = None) -> User:
+        reset = self._reset(token)
         if reset is None or reset.used_at is not None or reset.expires_at < utcnow():
             raise Invalid(
                 {

@@ -19,10 +19,11 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, select, text
+from sqlalchemy import ColumnElement, event, func, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..db import utcnow
@@ -44,6 +45,46 @@ def entry_hash(entry: AuditEntry) -> str:
     ]
     canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class AuditFilter:
+    """Which entries a search of the log names: by actor, action and subject (equal, or a
+    prefix with a trailing *: `dataset:*`) and by day (`until` included, in UTC)."""
+
+    actor: str = ""
+    action: str = ""
+    subject: str = ""
+    since: date | None = None
+    until: date | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        clauses = [
+            _text_match(column, value)
+            for column, value in (
+                (AuditEntry.actor, self.actor),
+                (AuditEntry.action, self.action),
+                (AuditEntry.subject, self.subject),
+            )
+            if value
+        ]
+        if self.since:
+            clauses.append(AuditEntry.at >= _midnight(self.since))
+        if self.until:
+            clauses.append(AuditEntry.at < _midnight(self.until + timedelta(days=1)))
+        return clauses
+
+
+def _text_match(column: Any, value: str) -> ColumnElement[bool]:
+    """Equality, as the API filters; a trailing * matches a prefix (`dataset:*`)."""
+    if not value.endswith("*"):
+        return column == value
+    prefix = value[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"{prefix}%", escape="\\")
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 @dataclass
@@ -133,9 +174,22 @@ class AuditLog:
             query = query.where(AuditEntry.subject == subject)
         return list(self.session.scalars(query))
 
-    def export_csv(self, *where: ColumnElement[bool]) -> Iterator[str]:
-        """The log (the entries matching `where`, if given) as CSV, oldest first, a chunk
-        at a time (it can be long)."""
+    def search(self, wanted: AuditFilter, offset: int, limit: int) -> tuple[list[AuditEntry], int]:
+        """A page of the entries `wanted` names, the newest first, and how many there are."""
+        query = select(AuditEntry).where(*wanted.where())
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        page = query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)
+        return list(self.session.scalars(page)), total
+
+    def actions(self) -> list[str]:
+        """Every action the log holds an entry of, in order."""
+        query = select(AuditEntry.action).distinct().order_by(AuditEntry.action)
+        return list(self.session.scalars(query))
+
+    def export_csv(self, wanted: AuditFilter | None = None) -> Iterator[str]:
+        """The log (the entries `wanted` names, if given) as CSV, oldest first, a chunk at
+        a time (it can be long)."""
+        where = wanted.where() if wanted is not None else []
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(EXPORT_COLUMNS)

@@ -9,6 +9,7 @@ it is applied) or rejects it. Grade and openness changes go to the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,6 +165,14 @@ class Stewardship:
         rights.require(user, "openness.decide")
         query = select(OpennessRequest).where(OpennessRequest.state == "pending")
         return list(self.session.scalars(query.order_by(OpennessRequest.id)))
+
+    def waiting_on(self, dataset_ids: Collection[str]) -> dict[str, OpennessRequest]:
+        """The pending request of each of these datasets that has one, by dataset id (the
+        department's own page shows them: no right of the authority's needed)."""
+        query = select(OpennessRequest).where(
+            OpennessRequest.state == "pending", OpennessRequest.dataset_id.in_(dataset_ids)
+        )
+        return {r.dataset_id: r for r in self.session.scalars(query)}
 
     def decide(
         self,

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Response, jsonify, request, stream_with_context
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas import DatasetSchema, message
@@ -30,8 +29,8 @@ from ..access import Download, metered, rights
 from ..catalog.documents import dataset_document
 from ..catalog.errors import CatalogError, Invalid, NotFound
 from ..guard import caller, optional_caller
-from ..models import Application, Dataset, OpennessRequest
-from ..services import access, database
+from ..models import Application, OpennessRequest
+from ..services import access, catalog, database
 from . import shapes
 from .documented import BINARY, CSV, Reply, documented
 from .rest import blueprint
@@ -421,7 +420,7 @@ def upload_file(name: str, resource_id: str) -> tuple[Response, int]:
     def work(session: Session) -> dict[str, Any]:
         user = caller(session).user
         services = access(session)
-        dataset = _dataset(session, name)
+        dataset = catalog(session, "api").datasets.get(name)
         rights.require(user, "dataset.files", dataset)
         if resource_id not in {r.id for r in dataset.resources}:
             raise NotFound.entity("资源", "resource", resource_id)
@@ -438,13 +437,6 @@ def upload_file(name: str, resource_id: str) -> tuple[Response, int]:
         return {"resource": resource_id, "size": stored.size, "sha256": stored.sha256}
 
     return jsonify(committed(work)), 201
-
-
-def _dataset(session: Session, name: str) -> Dataset:
-    dataset = session.scalar(select(Dataset).where(Dataset.name == name))
-    if dataset is None:
-        raise NotFound.entity("数据集", "dataset", name)
-    return dataset
 
 
 # -- the platform authority ---------------------------------------------------------------

@@ -14,17 +14,15 @@ import json
 from typing import Any
 
 from flask import Response, jsonify, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from schemas import DatasetSchema, OrganizationSchema, ZoneSchema, message
 
 from .. import guard
+from ..catalog import listings
 from ..catalog.documents import dataset_document, organization_document, zone_document
 from ..catalog.errors import Invalid, NotFound
-from ..models import Dataset, Organization, Zone, dataset_zones
 from ..services import catalog, database
-from ..visibility import PUBLIC, findable
+from ..visibility import PUBLIC
 from . import shapes
 from .documented import NOT_MODIFIED, documented
 from .rest import blueprint
@@ -103,24 +101,11 @@ def list_datasets() -> Response:
     Optionally of one department or zone; paged by `next_cursor`."""
     limit = _limit()
     after = decode_cursor(request.args.get("cursor"))
-    query = (
-        select(Dataset)
-        .where(findable(PUBLIC))
-        .options(
-            selectinload(Dataset.publisher),
-            selectinload(Dataset.zones),
-            selectinload(Dataset.resources),
-            selectinload(Dataset.fields),
-        )
-    )
-    if publisher := _name_arg("publisher"):
-        query = query.join(Organization).where(Organization.name == publisher)
-    if zone := _name_arg("zone"):
-        query = query.join(dataset_zones).where(dataset_zones.c.zone_code == zone)
-    if after is not None:
-        query = query.where(Dataset.name > after)
+    publisher, zone = _name_arg("publisher"), _name_arg("zone")
     with database().sessions() as session:
-        rows = list(session.scalars(query.order_by(Dataset.name).limit(limit + 1)))
+        rows = listings.public_datasets(
+            session, limit + 1, after=after, publisher=publisher, zone=zone
+        )
         items = [dataset_document(d) for d in rows[:limit]]
     last = rows[limit - 1].name if len(rows) > limit else None
     return _page(items, "datasets", last, "api.list_datasets")
@@ -132,7 +117,7 @@ def list_datasets() -> Response:
 def show_dataset(name: str) -> Response:
     """One dataset (ETag; If-None-Match → 304)"""
     with database().sessions() as session:
-        found = session.scalar(select(Dataset).where(findable(PUBLIC)).where(Dataset.name == name))
+        found = listings.public_dataset(session, name)
         if found is None:
             raise NotFound.entity("数据集", "dataset", name)
         return _with_etag(dataset_document(found))
@@ -145,11 +130,8 @@ def list_organizations() -> Response:
     """Departments"""
     limit = _limit()
     after = decode_cursor(request.args.get("cursor"))
-    query = select(Organization).order_by(Organization.name).limit(limit + 1)
-    if after is not None:
-        query = query.where(Organization.name > after)
     with database().sessions() as session:
-        rows = list(session.scalars(query))
+        rows = listings.organizations_after(session, limit + 1, after)
         items = [organization_document(o) for o in rows[:limit]]
     last = rows[limit - 1].name if len(rows) > limit else None
     return _page(items, "organizations", last, "api.list_organizations")
@@ -189,7 +171,4 @@ def list_zones() -> Response:
 def show_zone(code: str) -> Response:
     """One zone"""
     with database().sessions() as session:
-        zone = session.scalar(select(Zone).where(Zone.code == code))
-        if zone is None:
-            raise NotFound.entity("专区", "zone", code)
-        return _with_etag(zone_document(zone))
+        return _with_etag(zone_document(catalog(session, "api").zones.get(code)))

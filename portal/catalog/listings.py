@@ -56,6 +56,11 @@ def organization_titles(session: Session) -> dict[str, str]:
     }
 
 
+def zone_codes(session: Session) -> set[str]:
+    """The codes of the zones there are."""
+    return set(session.scalars(select(Zone.code)))
+
+
 def zone_titles(session: Session) -> dict[str, str]:
     return {code: title for code, title in session.execute(select(Zone.code, Zone.title))}
 
@@ -131,6 +136,47 @@ def first_public_ids(
         query = query.join(dataset_zones, dataset_zones.c.dataset_id == Dataset.id)
         query = query.where(dataset_zones.c.zone_code == zone)
     query = query.order_by(bytewise(session, Dataset.name)).limit(limit)
+    return list(session.scalars(query))
+
+
+def public_datasets(
+    session: Session,
+    limit: int,
+    *,
+    after: str | None = None,
+    publisher: str | None = None,
+    zone: str | None = None,
+) -> list[Dataset]:
+    """The first `limit` datasets the public may find by name after `after`, of one
+    department (its name) or one zone, with what a full view of them shows."""
+    query = select(Dataset).where(findable(PUBLIC))
+    query = query.options(
+        selectinload(Dataset.publisher),
+        selectinload(Dataset.zones),
+        selectinload(Dataset.resources),
+        selectinload(Dataset.fields),
+    )
+    if publisher:
+        query = query.join(Organization).where(Organization.name == publisher)
+    if zone:
+        query = query.join(dataset_zones).where(dataset_zones.c.zone_code == zone)
+    if after is not None:
+        query = query.where(Dataset.name > after)
+    return list(session.scalars(query.order_by(Dataset.name).limit(limit)))
+
+
+def public_dataset(session: Session, name: str) -> Dataset | None:
+    """The dataset of this name, if the public may find it."""
+    return session.scalar(select(Dataset).where(findable(PUBLIC)).where(Dataset.name == name))
+
+
+def organizations_after(
+    session: Session, limit: int, after: str | None = None
+) -> list[Organization]:
+    """The first `limit` departments by name after `after`."""
+    query = select(Organization).order_by(Organization.name).limit(limit)
+    if after is not None:
+        query = query.where(Organization.name > after)
     return list(session.scalars(query))
 
 

@@ -11,10 +11,10 @@ transaction (`bump`). Obvious robots (a User-Agent naming a bot, spider or crawl
 counted.
 
 A count writes no outbox event. An event would re-index every counted dataset and move
-the catalog version that keeps the page figures (`web/stats.py`) on each flush, for a
+the catalog version that keeps the page figures (`statistics.py`) on each flush, for a
 number that only ranks. So the search index takes up a new popularity when the dataset is
 next written or at `portal reindex`, and the home page's list when its figures are next
-worked out (at most `stats.KEEP_SECONDS` later).
+worked out (at most `statistics.KEEP_SECONDS` later).
 """
 
 from __future__ import annotations

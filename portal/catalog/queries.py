@@ -53,6 +53,22 @@ def dataset_page(
     return Page(items, total, number, size)
 
 
+def department_page(session: Session, publisher_id: str, number: int, size: int) -> Page:
+    """A page of one department's datasets in every state (its officers keep them all), the
+    last changed first; a page number past the end gives the last page."""
+    mine = Dataset.publisher_id == publisher_id
+    total = session.scalar(select(func.count()).select_from(Dataset).where(mine)) or 0
+    number = min(max(number, 1), max(1, -(-total // size)))
+    query = (
+        select(Dataset)
+        .where(mine)
+        .order_by(Dataset.updated_at.desc(), Dataset.name)
+        .offset((number - 1) * size)
+        .limit(size)
+    )
+    return Page(list(session.scalars(query)), total, number, size)
+
+
 def counts_by(session: Session, column: str) -> dict[str, int]:
     """Publicly visible datasets counted by one column (open_type, grade, domain …)."""
     attribute = getattr(Dataset, column)
@@ -66,3 +82,14 @@ def bytewise(session: Session, column: Any) -> Any:
     """Text in code-point order on every database (PostgreSQL's collation would differ from
     SQLite's and from the search engines' order)."""
     return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
+
+
+def english_titles(session: Session, names: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """The English titles of the named datasets and of their departments: one query by the
+    unique name."""
+    rows = session.execute(
+        select(Dataset.name, Dataset.title_en, Organization.title_en)
+        .join(Organization, Dataset.publisher_id == Organization.id)
+        .where(Dataset.name.in_(names))
+    )
+    return {name: (title, publisher) for name, title, publisher in rows}

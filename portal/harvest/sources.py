@@ -108,6 +108,23 @@ def get_source(session: Session, name: str) -> HarvestSource:
     return source
 
 
+def list_sources(session: Session, publisher: str | None = None) -> list[HarvestSource]:
+    """The sources by name: every one, or those of one department (its name)."""
+    query = select(HarvestSource).order_by(HarvestSource.name)
+    if publisher is not None:
+        query = query.where(HarvestSource.publisher == publisher)
+    return list(session.scalars(query))
+
+
+def job_records(session: Session, job_id: int, outcome: str, limit: int) -> list[HarvestRecord]:
+    """The first `limit` records of a job with this outcome (`failed`, `held` …), in the
+    order the job met them."""
+    query = select(HarvestRecord).where(
+        HarvestRecord.job_id == job_id, HarvestRecord.outcome == outcome
+    )
+    return list(session.scalars(query.order_by(HarvestRecord.id).limit(limit)))
+
+
 def due_sources(session: Session, now: datetime | None = None) -> list[HarvestSource]:
     now = now or utcnow()
     due = []

@@ -18,7 +18,6 @@ from flask import session as web_session
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, EmailField, Field, HiddenField, PasswordField, StringField
 from wtforms.validators import StopValidation, ValidationError
@@ -26,11 +25,9 @@ from wtforms.validators import StopValidation, ValidationError
 from schemas import Message, message
 
 from .. import guard
-from ..access.accounts import token_digest
 from ..catalog.errors import Conflict, Forbidden, Invalid, Unauthenticated
-from ..db import utcnow
 from ..mail import send_mail
-from ..models import PasswordReset, User
+from ..models import User
 from ..services import access, database, settings
 from .site import blueprint
 
@@ -112,7 +109,7 @@ def init_accounts(app: Flask) -> None:
         if not user_id.isdigit() or len(user_id) > 10:
             return None
         with database(app).sessions() as session:
-            user = session.get(User, int(user_id))
+            user = access(session, app).accounts.find(int(user_id))
             if user is None or not user.active or stamp != password_stamp(user):
                 return None  # gone, disabled, or the password changed since sign-in
             return SignedIn.of(user)
@@ -344,7 +341,7 @@ def logout() -> ResponseReturnValue:
 @guard.signed_in()
 def account() -> ResponseReturnValue:
     with database().sessions() as session:
-        user = session.get(User, current_user.id)
+        user = access(session).accounts.find(current_user.id)
         if user is None:  # deleted since the page before; the user loader saw it
             logout_user()
             return redirect(url_for("web.login"))
@@ -396,10 +393,7 @@ def _reset_usable(token: str) -> bool:
     """Whether the link can still be used, to say so before the form is filled in; the
     service checks again when it is sent."""
     with database().sessions() as session:
-        reset = session.scalar(
-            select(PasswordReset).where(PasswordReset.token_hash == token_digest(token))
-        )
-        return reset is not None and reset.used_at is None and reset.expires_at > utcnow()
+        return access(session).accounts.reset_usable(token)
 
 
 @blueprint.route("/password/reset/<token>", methods=["GET", "POST"])

@@ -8,12 +8,11 @@ field errors in both languages and the audit trail are the same; forms carry CSR
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any, TypeVar
 
 from flask import (
@@ -27,20 +26,20 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
-from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from schemas import Message, flatten, message, vocab, vocabularies
 
 from .. import guard
+from ..access.audit import AuditFilter
+from ..catalog import listings
 from ..catalog.documents import zone_document
 from ..catalog.errors import CatalogError
-from ..models import AuditEntry, OpennessRequest, User, Zone
-from ..search import SearchUnavailable
-from ..services import access, catalog, database, indexer, policy
+from ..models import AuditEntry, OpennessRequest, Zone
+from ..services import access, catalog, database, policy
 from ..visibility import Viewer
+from .signed_in import attempt, current_account, drain_index
 from .site import blueprint
 
 T = TypeVar("T")
@@ -56,28 +55,12 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Who may come in is declared on each view (portal/guard.py checks it before the view):
 # openness decisions, zones and the profile are the authority's to keep (domain.md §1),
 # the audit log the authority's and the administrators' to read.
-def _user(session: Session) -> User:
-    user = session.get(User, current_user.id)
-    if user is None:
-        abort(403)
-    return user
-
-
 def _attempt(work: Callable[[Session], T]) -> tuple[T | None, CatalogError | None]:
-    """Run `work` in a transaction: (result, None), or (None, the service's refusal)."""
-    try:
-        with database().transaction() as session:
-            return work(session), None
-    except CatalogError as error:
-        if error.status == 403:
-            abort(403)
-        return None, error
-
-
-def _drain_index() -> None:
-    """A decided dataset searchable as it now is (the serving indexer would within a second)."""
-    with contextlib.suppress(SearchUnavailable):  # it catches up when the engine is back
-        indexer().drain()
+    """`attempt`, but a refusal of the right itself is a 403 page, not a form error."""
+    done, refused = attempt(work)
+    if refused is not None and refused.status == 403:
+        abort(403)
+    return done, refused
 
 
 # -- openness downgrades -----------------------------------------------------------------------
@@ -97,12 +80,16 @@ def authority_decide_openness(request_id: int) -> ResponseReturnValue:
 
     def decide(session: Session) -> None:
         access(session).stewardship.decide(
-            _user(session), request_id, decision == "approve", reason, ip=request.remote_addr
+            current_account(session),
+            request_id,
+            decision == "approve",
+            reason,
+            ip=request.remote_addr,
         )
 
     _done, refused = _attempt(decide)
     if refused is None:
-        _drain_index()
+        drain_index()
         if decision == "approve":
             flash(
                 message(
@@ -125,12 +112,14 @@ def _openness_page(
     """The pending requests; after a refused decision, its errors beside its form (or at
     the top, when the request is no longer pending)."""
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         try:
             pending = access(session).stewardship.pending(user)
         except CatalogError as error:
             abort(error.status)
-        requesters = _users(session, {r.requested_by for r in pending} - {None})
+        requesters = access(session).accounts.by_ids(
+            {r.requested_by for r in pending if r.requested_by is not None}
+        )
         beside = failed in {r.id for r in pending}  # else decided meanwhile, or never was
         flat = flatten(errors or {})
         page = render_template(
@@ -148,12 +137,6 @@ def _openness_page(
         return page, status
 
 
-def _users(session: Session, ids: set[int | None]) -> dict[int, User]:
-    if not ids:
-        return {}
-    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
-
-
 def _grade_change(item: OpennessRequest) -> tuple[str, str] | None:
     """(before, after) when the requested update also changes the dataset's grade."""
     asked = item.changes.get("grade") if isinstance(item.changes, dict) else None
@@ -167,7 +150,7 @@ def _grade_change(item: OpennessRequest) -> tuple[str, str] | None:
 @guard.signed_in(rule="profile.manage")
 def authority_zones() -> ResponseReturnValue:
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         zones = catalog(session, f"user:{user.id}").zones
         return render_template(
             "authority/zones.html",
@@ -179,7 +162,7 @@ def authority_zones() -> ResponseReturnValue:
 
 def _free_zone_codes(session: Session) -> list[str]:
     """The vocabulary's zone codes that have no zone yet (a zone's code is a term of it)."""
-    taken = set(session.scalars(select(Zone.code)))
+    taken = listings.zone_codes(session)
     return [code for code in vocab("zones").codes if code not in taken]
 
 
@@ -199,7 +182,7 @@ def _zone_form(code: str | None) -> ResponseReturnValue:
     """Create (`code` None) or edit a zone: the same validation as every catalog write."""
     with database().sessions() as session:
         free_codes = _free_zone_codes(session)
-        existing = session.scalar(select(Zone).where(Zone.code == code)) if code else None
+        existing = catalog(session, "web").zones.find(code) if code else None
         if code is not None and existing is None:
             abort(404)
         if request.method == "GET":
@@ -209,7 +192,7 @@ def _zone_form(code: str | None) -> ResponseReturnValue:
     data = {**{k: form[k] for k in ZONE_FIELDS}, "code": code or form["code"], "scenarios": rows}
 
     def write(session: Session) -> str:
-        user = _user(session)
+        user = current_account(session)
         zones = catalog(session, f"user:{user.id}").zones
         before = zone_document(zones.get(code)) if code else None
         zone = zones.update(code, data) if code else zones.create(data)
@@ -309,41 +292,10 @@ def authority_grade_policy() -> ResponseReturnValue:
 
 # -- the audit log -----------------------------------------------------------------------------
 @dataclass
-class AuditFilters:
-    actor: str = ""
-    action: str = ""
-    subject: str = ""
-    since: date | None = None
-    until: date | None = None
+class AuditFilters(AuditFilter):
+    """What the audit page's form asks for: the entries and the page of them."""
+
     page: int = 1
-
-    def where(self) -> list[ColumnElement[bool]]:
-        clauses = [
-            _text_match(column, value)
-            for column, value in (
-                (AuditEntry.actor, self.actor),
-                (AuditEntry.action, self.action),
-                (AuditEntry.subject, self.subject),
-            )
-            if value
-        ]
-        if self.since:
-            clauses.append(AuditEntry.at >= _midnight(self.since))
-        if self.until:
-            clauses.append(AuditEntry.at < _midnight(self.until + timedelta(days=1)))
-        return clauses
-
-
-def _text_match(column: Any, value: str) -> ColumnElement[bool]:
-    """Equality, as the API filters; a trailing * matches a prefix (`dataset:*`)."""
-    if not value.endswith("*"):
-        return column == value
-    prefix = value[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(f"{prefix}%", escape="\\")
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _audit_filters(args: MultiDict[str, str]) -> tuple[AuditFilters, dict[str, list[Message]]]:
@@ -376,19 +328,14 @@ def _audit_filters(args: MultiDict[str, str]) -> tuple[AuditFilters, dict[str, l
 def authority_audit() -> ResponseReturnValue:
     filters, errors = _audit_filters(request.args)
     with database().sessions() as session:
-        query = select(AuditEntry).where(*filters.where())
-        total = 0 if errors else session.scalar(select(func.count()).select_from(query.subquery()))
-        last_page = max(1, -(-(total or 0) // AUDIT_PAGE_SIZE))
-        entries = []
+        log = access(session).audit
+        entries: list[AuditEntry] = []
+        total = 0
         if not errors:
-            entries = list(
-                session.scalars(
-                    query.order_by(AuditEntry.id.desc())
-                    .offset((filters.page - 1) * AUDIT_PAGE_SIZE)
-                    .limit(AUDIT_PAGE_SIZE)
-                )
-            )
-        people = _users(session, {n for e in entries for n in _actor_ids(e.actor)})
+            offset = (filters.page - 1) * AUDIT_PAGE_SIZE
+            entries, total = log.search(filters, offset, AUDIT_PAGE_SIZE)
+        last_page = max(1, -(-total // AUDIT_PAGE_SIZE))
+        people = access(session).accounts.by_ids({n for e in entries for n in _actor_ids(e.actor)})
         page = render_template(
             "authority/audit.html",
             filters=filters,
@@ -396,9 +343,7 @@ def authority_audit() -> ResponseReturnValue:
             entries=entries,
             total=total,
             last_page=last_page,
-            actions=list(
-                session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action))
-            ),
+            actions=log.actions(),
             csv_url=url_for(
                 "web.authority_audit_csv",
                 **{k: v for k, v in request.args.items() if k not in ("page", "lang") and v},
@@ -424,7 +369,7 @@ def authority_audit_csv() -> ResponseReturnValue:
 
     def rows() -> Iterator[str]:
         with database().sessions() as session:
-            yield from access(session).audit.export_csv(*filters.where())
+            yield from access(session).audit.export_csv(filters)
 
     response = Response(stream_with_context(rows()), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="audit.csv"'

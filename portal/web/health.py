@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import guard, migrate
@@ -18,8 +17,7 @@ blueprint = Blueprint("health", __name__)
 def healthz():  # type: ignore[no-untyped-def]
     db = database()
     try:
-        with db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        db.ping()
         revision = migrate.current_revision(db.engine)
         head = migrate.head_revision(db.engine)
         status = "ok" if revision == head else "needs-migration"

@@ -1,8 +1,8 @@
 """The public pages: home, search, dataset, zone and department.
 
 Figures over the whole catalog (the charts, the newest datasets) come from GROUP BY and
-LIMIT queries in `stats`, kept until the catalog changes; the search page asks the
-search engine, which counts its facets itself.
+LIMIT queries in `catalog/statistics.py`, kept until the catalog changes; the search page
+asks the search engine, which counts its facets itself.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 from flask import abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas import vocab
@@ -24,18 +23,9 @@ from schemas.quality import _config as quality_config
 from schemas.quality import bands
 
 from .. import guard
-from ..catalog import NotFound, popularity, revisions
+from ..catalog import NotFound, popularity, queries, revisions
 from ..catalog.datasets import ENTITY as DATASET
-from ..db import Database
-from ..models import Dataset, Organization
-from ..search import SearchUnavailable, search
-from ..search.params import BadParameters, parse
-from ..search.query import FACETS, MAX_OFFSET
-from ..services import catalog, database, policy, search_backend
-from ..visibility import PUBLIC, may_find
-from .language import page_language
-from .site import blueprint
-from .stats import (
+from ..catalog.statistics import (
     Breakdown,
     Department,
     Listed,
@@ -47,6 +37,14 @@ from .stats import (
     remembered,
     zone_counts,
 )
+from ..db import Database
+from ..search import SearchUnavailable, search
+from ..search.params import BadParameters, parse
+from ..search.query import FACETS, MAX_OFFSET
+from ..services import catalog, database, policy, search_backend
+from ..visibility import PUBLIC, may_find
+from .language import page_language
+from .site import blueprint
 
 log = logging.getLogger(__name__)
 
@@ -233,15 +231,10 @@ def search_page() -> str | tuple[str, int]:
 
 def _english_titles(session: Session, names: list[str]) -> dict[str, tuple[str | None, str | None]]:
     """Dataset and department titles in English for the results of an English page (the
-    engine's hits carry the Chinese ones): one query by the unique name."""
+    engine's hits carry the Chinese ones)."""
     if page_language() != "en" or not names:
         return {}
-    rows = session.execute(
-        select(Dataset.name, Dataset.title_en, Organization.title_en)
-        .join(Organization, Dataset.publisher_id == Organization.id)
-        .where(Dataset.name.in_(names))
-    )
-    return {name: (title, publisher) for name, title, publisher in rows}
+    return queries.english_titles(session, names)
 
 
 def _facet_url(name: str, value: str) -> str:

@@ -8,19 +8,15 @@ in both languages) and the audit trail are the same; forms carry CSRF tokens.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harvesters import SourceSettings, load_harvester
@@ -30,37 +26,16 @@ from .. import guard
 from ..access import rights
 from ..access.applications import Applications
 from ..access.tokens import MAX_DAYS
-from ..catalog.errors import CatalogError, NotFound
+from ..catalog.errors import NotFound
 from ..db import utcnow
 from ..harvest.runner import HarvestReport, run_harvest
-from ..models import Dataset, Grant, User
-from ..search import SearchUnavailable
-from ..services import access, audit_anchor, database, indexer, policy, settings
+from ..models import Grant, User
+from ..services import access, audit_anchor, catalog, database, policy, settings
 from ..visibility import PUBLIC, may_find
+from .signed_in import attempt, client_ip, current_account, drain_index
 from .site import blueprint
 
-T = TypeVar("T")
 ID = "int(min=1, max=2147483647)"  # an id the database can hold (a larger one: 404)
-
-
-def _user(session: Session) -> User:
-    user = session.get(User, current_user.id)
-    if user is None:
-        abort(403)
-    return user
-
-
-def _attempt(work: Callable[[Session], T]) -> tuple[T | None, CatalogError | None]:
-    """Run `work` in a transaction: (result, None), or (None, the service's refusal)."""
-    try:
-        with database().transaction() as session:
-            return work(session), None
-    except CatalogError as error:
-        return None, error
-
-
-def _ip() -> str | None:
-    return request.remote_addr
 
 
 @blueprint.route("/apply/<name>", methods=["GET", "POST"])
@@ -68,7 +43,7 @@ def _ip() -> str | None:
 def apply(name: str) -> ResponseReturnValue:
     """The application form for a 有条件开放 dataset."""
     with database().sessions() as session:
-        dataset = session.scalar(select(Dataset).where(Dataset.name == name))
+        dataset = catalog(session, "web").datasets.find(name)
         if dataset is None or not may_find(PUBLIC, dataset):
             abort(404)
         resources = [(r.id, r.name, r.format) for r in dataset.resources]
@@ -89,9 +64,10 @@ def apply(name: str) -> ResponseReturnValue:
             data[number] = _number(form[number])
 
         def submit(session: Session) -> int:
-            return access(session).applications.submit(_user(session), data, ip=_ip()).id
+            applicant = current_account(session)
+            return access(session).applications.submit(applicant, data, ip=client_ip()).id
 
-        made, refused = _attempt(submit)
+        made, refused = attempt(submit)
         if refused is None:
             flash(message("申请已提交，请等待形式审查", "Submitted: the formality review is next."))
             return redirect(url_for("web.application", application_id=made))
@@ -118,7 +94,7 @@ def _number(text: str) -> int | str:
 def workspace() -> ResponseReturnValue:
     """What the signed-in user has to do or follow, by role."""
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         services = access(session)
         context: dict[str, Any] = {"user": user, "overdue": Applications.overdue}
         if rights.allowed(user, "application.submit"):
@@ -156,24 +132,24 @@ def application(application_id: int) -> ResponseReturnValue:
                 data[number] = _number(data[number])
 
         def review(session: Session) -> None:
-            user = _user(session)
+            user = current_account(session)
             applications = access(session).applications
             if step == "formality":
-                applications.formality(user, application_id, data, ip=_ip())
+                applications.formality(user, application_id, data, ip=client_ip())
             elif step == "decision":
-                applications.decide(user, application_id, data, ip=_ip())
+                applications.decide(user, application_id, data, ip=client_ip())
             elif step == "withdraw":
-                applications.withdraw(user, application_id, ip=_ip())
+                applications.withdraw(user, application_id, ip=client_ip())
             else:
                 abort(400)
 
-        _done, refused = _attempt(review)
+        _done, refused = attempt(review)
         if refused is None:
             flash(message("已处理", "Done."))
             return redirect(url_for("web.application", application_id=application_id))
         errors, status = refused.errors, refused.status
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         try:
             found = access(session).applications.get(user, application_id)
         except NotFound:
@@ -240,9 +216,11 @@ def workspace_grant(grant_id: int) -> ResponseReturnValue:
     if request.method == "POST":
 
         def file(session: Session) -> None:
-            access(session).grants.file_report(_user(session), grant_id, dict(form), ip=_ip())
+            access(session).grants.file_report(
+                current_account(session), grant_id, dict(form), ip=client_ip()
+            )
 
-        _done, refused = _attempt(file)
+        _done, refused = attempt(file)
         if isinstance(refused, NotFound):
             abort(404)
         if refused is None:
@@ -250,7 +228,7 @@ def workspace_grant(grant_id: int) -> ResponseReturnValue:
             return redirect(url_for("web.workspace_grant", grant_id=grant_id))
         errors, status = refused.errors, refused.status
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         services = access(session)
         try:
             found = services.grants.get(user, grant_id)
@@ -309,18 +287,21 @@ def workspace_tokens() -> ResponseReturnValue:
 
         def make(session: Session) -> tuple[int, str]:
             token, shown = access(session).tokens.create(
-                _user(session), name=form["name"], scopes=form["scopes"], days=_number(form["days"])
+                current_account(session),
+                name=form["name"],
+                scopes=form["scopes"],
+                days=_number(form["days"]),
             )
             return token.id, shown
 
-        made, refused = _attempt(make)
+        made, refused = attempt(make)
         if refused is None and made is not None:
             created, secret = made
             form = {"name": "", "scopes": [], "days": str(DEFAULT_TOKEN_DAYS)}
         elif refused is not None:
             errors, status = refused.errors, refused.status
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         scopes, grants = _scope_choices(session, user)
         page = render_template(
             "workspace/tokens.html",
@@ -342,9 +323,9 @@ def workspace_tokens() -> ResponseReturnValue:
 @guard.signed_in()
 def revoke_workspace_token(token_id: int) -> ResponseReturnValue:
     def revoke(session: Session) -> None:
-        access(session).tokens.revoke(_user(session), token_id)
+        access(session).tokens.revoke(current_account(session), token_id)
 
-    _done, refused = _attempt(revoke)
+    _done, refused = attempt(revoke)
     if isinstance(refused, NotFound):
         abort(404)  # another's token: as if absent
     if refused is not None:
@@ -371,7 +352,7 @@ def _harvest_upload(upload: str, *, dry_run: bool) -> HarvestReport:
     if not UPLOAD_NAME.match(upload) or not (_uploads() / upload).is_file():
         abort(404)  # names are ours: anything else is a guess or a traversal attempt
     with database().sessions() as session:
-        user = _user(session)
+        user = current_account(session)
         department, actor = user.organization.name, f"user:{user.id}"
     return run_harvest(
         database(),
@@ -411,13 +392,7 @@ def upload_catalog() -> ResponseReturnValue:
 def commit_upload(upload: str) -> ResponseReturnValue:
     report = _harvest_upload(upload, dry_run=False)
     (_uploads() / upload).unlink(missing_ok=True)
-    indexer_drain()
+    drain_index()
     return render_template(
         "workspace/upload.html", report=report, upload=None, dry_run=False, errors={}
     )
-
-
-def indexer_drain() -> None:
-    """New datasets searchable now (a serving portal's indexer would within a second)."""
-    with contextlib.suppress(SearchUnavailable):  # it catches up when the engine is back
-        indexer().drain()

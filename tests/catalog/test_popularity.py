@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal.catalog import Catalog, popularity
+from portal.catalog.statistics import catalog_version, most_used
 from portal.models import Dataset
 from portal.services import database
-from portal.web.stats import catalog_version, most_used
 
 from ..access.conftest import World
 from ..access.conftest import world as world

@@ -17,9 +17,10 @@ from sqlalchemy import func, select, update
 
 from portal import lifecycle, services
 from portal.catalog import Catalog
+from portal.catalog import statistics as stats
 from portal.models import Dataset, Organization, dataset_zones
 from portal.services import access, database
-from portal.web import pages, stats
+from portal.web import pages
 from schemas import vocab
 
 from ..factories import dataset
