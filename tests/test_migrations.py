@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -11,9 +13,9 @@ from portal.db import Base, make_engine
 
 
 def test_migrations_run_forward_on_an_empty_database_and_match_the_models(
-    database_url: str,
+    new_database_url: Callable[[], str],
 ) -> None:
-    engine = make_engine(database_url)
+    engine = make_engine(new_database_url())
     try:
         assert migrate.current_revision(engine) is None
         migrate.upgrade(engine)
@@ -29,11 +31,13 @@ def test_migrations_run_forward_on_an_empty_database_and_match_the_models(
         engine.dispose()
 
 
-def test_harvest_openness_migration_goes_up_and_down(database_url: str) -> None:
+def test_harvest_openness_migration_goes_up_and_down(
+    new_database_url: Callable[[], str],
+) -> None:
     """0005: an openness request may come from a harvest source, without a requester."""
     from alembic import command
 
-    engine = make_engine(database_url)
+    engine = make_engine(new_database_url())
 
     def columns() -> dict[str, dict]:  # type: ignore[type-arg]
         return {c["name"]: c for c in inspect(engine).get_columns("openness_requests")}

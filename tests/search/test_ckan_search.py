@@ -1,5 +1,6 @@
 """CKAN's package_search on every search backend: its filters, ranges, sorts, pages and
-facets answer what the database says, read independently here (the oracle)."""
+facets answer what the database says, read independently here (the oracle). Nothing here
+writes, so the module shares one catalog per backend."""
 
 from __future__ import annotations
 
@@ -80,32 +81,34 @@ FILTERS: list[tuple[str, Keep]] = [
 
 
 @pytest.mark.parametrize(("fq", "keep"), FILTERS, ids=[fq for fq, _ in FILTERS])
-def test_filters_answer_what_the_database_holds(search_app: Flask, fq: str, keep: Keep) -> None:
-    found = search(search_app, fq=fq, sort="name asc", rows=1000)
-    assert names(found) == expected(search_app, keep)
+def test_filters_answer_what_the_database_holds(
+    reading_search_app: Flask, fq: str, keep: Keep
+) -> None:
+    found = search(reading_search_app, fq=fq, sort="name asc", rows=1000)
+    assert names(found) == expected(reading_search_app, keep)
     assert found["count"] == len(found["results"])
 
 
-def test_a_department_may_be_named_by_its_id(search_app: Flask) -> None:
-    [tidal] = [d for d in public_datasets(search_app) if d.publisher.name == "qd-tidal"]
-    found = search(search_app, fq=f"owner_org:{tidal.publisher_id}")
+def test_a_department_may_be_named_by_its_id(reading_search_app: Flask) -> None:
+    [tidal] = [d for d in public_datasets(reading_search_app) if d.publisher.name == "qd-tidal"]
+    found = search(reading_search_app, fq=f"owner_org:{tidal.publisher_id}")
     assert names(found) == [tidal.name]
 
 
-def test_moments_are_compared_to_the_microsecond(search_app: Flask) -> None:
-    datasets = public_datasets(search_app)
+def test_moments_are_compared_to_the_microsecond(reading_search_app: Flask) -> None:
+    datasets = public_datasets(reading_search_app)
     newest = max(datasets, key=lambda d: d.updated_at)
     moment = newest.updated_at.astimezone(UTC)
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     just_before = (moment - timedelta(microseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    at_or_after = search(search_app, fq=f"metadata_modified:[{stamp} TO *]", rows=1000)
+    at_or_after = search(reading_search_app, fq=f"metadata_modified:[{stamp} TO *]", rows=1000)
     assert newest.name in names(at_or_after)
     assert all(d.updated_at >= moment for d in datasets if d.name in names(at_or_after))
-    before = search(search_app, fq=f"metadata_modified:[* TO {just_before}]", rows=1000)
+    before = search(reading_search_app, fq=f"metadata_modified:[* TO {just_before}]", rows=1000)
     assert newest.name not in names(before)
     assert at_or_after["count"] + before["count"] == len(datasets)
     future = datetime.now(UTC) + timedelta(days=1)
-    assert search(search_app, fq=f"metadata_created:[{future:%Y-%m-%d} TO *]")["count"] == 0
+    assert search(reading_search_app, fq=f"metadata_created:[{future:%Y-%m-%d} TO *]")["count"] == 0
 
 
 SORTS: list[tuple[str, str, bool]] = [
@@ -125,37 +128,44 @@ SORTS: list[tuple[str, str, bool]] = [
 @pytest.mark.parametrize("fq", ["", "capacity:public"])  # the whole catalog; a search
 @pytest.mark.parametrize(("sort", "key", "descending"), SORTS, ids=[s for s, _, _ in SORTS])
 def test_sorts_and_pages_agree_with_the_database(
-    search_app: Flask, sort: str, key: str, descending: bool, fq: str
+    reading_search_app: Flask, sort: str, key: str, descending: bool, fq: str
 ) -> None:
-    everything = names(search(search_app, sort=sort, fq=fq, rows=1000))
-    assert everything == expected(search_app, lambda d: True, key, descending)
-    pages = [names(search(search_app, sort=sort, fq=fq, rows=3, start=s)) for s in range(0, 20, 3)]
+    everything = names(search(reading_search_app, sort=sort, fq=fq, rows=1000))
+    assert everything == expected(reading_search_app, lambda d: True, key, descending)
+    pages = [
+        names(search(reading_search_app, sort=sort, fq=fq, rows=3, start=s))
+        for s in range(0, 20, 3)
+    ]
     assert [name for page in pages for name in page] == everything
 
 
-def test_equal_values_come_by_name_across_pages(search_app: Flask) -> None:
+def test_equal_values_come_by_name_across_pages(reading_search_app: Flask) -> None:
     """Most datasets share an issue date and a popularity: pages cut through those runs."""
     for sort, key in (("issued desc", "issued"), ("views_recent desc", "popularity")):
-        order = expected(search_app, lambda d: True, key, descending=True)
+        order = expected(reading_search_app, lambda d: True, key, descending=True)
         for rows in (1, 2, 4):
             pages = [
-                names(search(search_app, sort=sort, fq="capacity:public", rows=rows, start=s))
+                names(
+                    search(reading_search_app, sort=sort, fq="capacity:public", rows=rows, start=s)
+                )
                 for s in range(0, len(order), rows)
             ]
             assert [name for page in pages for name in page] == order, (sort, rows)
 
 
-def test_words_with_a_sort_and_a_filter(search_app: Flask) -> None:
-    found = search(search_app, q="观测", fq="organization:qd-ecology", sort="name desc")
+def test_words_with_a_sort_and_a_filter(reading_search_app: Flask) -> None:
+    found = search(reading_search_app, q="观测", fq="organization:qd-ecology", sort="name desc")
     assert names(found) == ["tide-title", "tide-keywords", "tide-description"]
-    best = search(search_app, q="潮汐")
+    best = search(reading_search_app, q="潮汐")
     assert names(best) == ["tide-title", "tide-keywords", "tide-publisher", "tide-description"]
 
 
-def test_facets_count_the_whole_result_as_the_database_does(search_app: Flask) -> None:
+def test_facets_count_the_whole_result_as_the_database_does(reading_search_app: Flask) -> None:
     fields = ["organization", "groups", "tags", "res_format", "open_type", "grade", "license_id"]
-    found = search(search_app, fq="domain:transport", rows=0, **{"facet.field": json.dumps(fields)})
-    kept = [d for d in public_datasets(search_app) if d.domain == "transport"]
+    found = search(
+        reading_search_app, fq="domain:transport", rows=0, **{"facet.field": json.dumps(fields)}
+    )
+    kept = [d for d in public_datasets(reading_search_app) if d.domain == "transport"]
     assert found["count"] == len(kept) and found["results"] == []
     facets = found["facets"]
     assert facets["organization"] == dict(Counter(d.publisher.name for d in kept))
@@ -169,10 +179,10 @@ def test_facets_count_the_whole_result_as_the_database_does(search_app: Flask) -
         assert counts == sorted(counts, key=lambda i: (-i[1], i[0])), name
     labels = {i["name"]: i["display_name"] for i in found["search_facets"]["groups"]["items"]}
     assert labels["transport"] == "交通专区"
-    one = search(search_app, **{"facet.field": '["organization"]', "facet.limit": 1})
+    one = search(reading_search_app, **{"facet.field": '["organization"]', "facet.limit": 1})
     assert len(one["facets"]["organization"]) == 1
 
 
-def test_private_entries_are_not_found_by_the_public(search_app: Flask) -> None:
-    assert search(search_app, q="低收入")["count"] == 0
-    assert search(search_app, fq="capacity:private")["count"] == 0
+def test_private_entries_are_not_found_by_the_public(reading_search_app: Flask) -> None:
+    assert search(reading_search_app, q="低收入")["count"] == 0
+    assert search(reading_search_app, fq="capacity:private")["count"] == 0
