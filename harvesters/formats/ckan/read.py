@@ -1,54 +1,27 @@
-"""CKAN's dicts ⇄ our profile, both directions, for the harvester and the portal's CKAN API.
-
-In: `read_package` reads a package dict (its resources included) as a profile document.
-The harvester reads another portal's packages with `strict=False`: a value that cannot be
-mapped is left out with a warning on the record, never a failure of the whole record. The
-portal's CKAN API reads a client's writes with `strict=True`: a value of the wrong shape
-is a field error (all of them collected, bilingual), and a value that maps to nothing is
-passed on as given, so that the profile's validation names the field. Both readings
-share every rule of the format: which keys carry our fields (top level, extras, the
-aliases of data/ckan.yaml), the vocabulary spellings, how a resource's format and kind
-are found (an unknown format is `other`), and unique resource names.
-
-What differs is what each caller knows: a harvest names its records after the source
-portal (`PackageMapper`), the API after the client's own names and our departments
-(portal/api/ckan_mapping.py).
-
-Out: what does not need the database: our fields as CKAN carries them (top level and
-`extras`, strings), the package and resource dicts, and our field errors as CKAN reports
-them.
-
-The field lists come from the profile's schemas (schemas/), never written out here: our
-fields are the dataset schema's fields without a CKAN core key; a field's kind (term,
-count, date, contact …) is its marshmallow type and metadata.
-"""
+"""In: `read_package` reads a CKAN package dict (its resources included) as a profile
+document, for the harvester (`strict=False`) and the portal's CKAN API (`strict=True`);
+the package's docstring says how the two readings differ. Both share every rule of the
+format: which keys carry our fields (top level, extras, the aliases of data/ckan.yaml),
+the vocabulary spellings, how a resource's format and kind are found (an unknown format is
+`other`), and unique resource names."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import posixpath
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from functools import cache
-from pathlib import Path
+from datetime import date
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-import yaml
 from marshmallow import ValidationError as InvalidValue
 from marshmallow import fields as ma
 
-from schemas import Message, OrganizationSchema, ResourceSchema, ZoneSchema, message, vocab
-from schemas import dataset_schema as profile_schema
-from schemas.base import SLUG, VocabTerm
+from schemas import Message, message, vocab
 
-from ..base import RecordKind, SourceRecord, stable_name
-from ..labels import field_for as label_field_for
-from ..labels import fold
-from ..values import (
+from ...labels import field_for as label_field_for
+from ...labels import fold
+from ...values import (
     blank_to_none,
     boolean,
     clean,
@@ -62,142 +35,15 @@ from ..values import (
     to_date,
     whole_number,
 )
-
-MAPPING_FILE = Path(__file__).parents[1] / "data" / "ckan.yaml"
-
-# --- the profile's fields, from its schemas -------------------------------------------------
-
-DATASET_FIELDS: dict[str, ma.Field] = dict(profile_schema().fields)
-RESOURCE_FIELDS: dict[str, ma.Field] = dict(ResourceSchema().fields)
-ORGANIZATION_SCHEMA_FIELDS: dict[str, ma.Field] = dict(OrganizationSchema().fields)
-
-# Profile field → the CKAN core key that carries it. Such a field travels in its core key
-# only; its own name is read too (older dumps have it in extras).
-CORE_KEYS = {
-    "description": "notes",
-    "publisher": "owner_org",
-    "keywords": "tags",
-    "landing_page": "url",
-    "license": "license_id",
-    "contact_email": "maintainer_email",
-}
-# Profile fields of the same name in CKAN's core (a package's own keys, not ours).
-SAME_NAMED_CORE = frozenset({"name", "title", "resources", "extras"})
-# Our fields that CKAN has no core key for: top-level keys and `extras` entries both.
-OUR_FIELDS = tuple(
-    name for name in DATASET_FIELDS if name not in CORE_KEYS and name not in SAME_NAMED_CORE
+from .fields import (
+    DATASET_FIELDS,
+    PROFILE_FIELDS,
+    RESERVED_EXTRAS,
+    RESOURCE_FIELDS,
+    field_kind,
+    vocabulary_of,
 )
-# The optional values of the profile that CKAN keeps in a core key: read under their own
-# names too (older dumps keep them in extras). The required ones and the tags are keys
-# every CKAN package has.
-ALIASED = tuple(
-    name
-    for name in CORE_KEYS
-    if not DATASET_FIELDS[name].required and not isinstance(DATASET_FIELDS[name], ma.List)
-)
-PROFILE_FIELDS = (*OUR_FIELDS, *ALIASED)  # what a package's keys and extras may give
-RESERVED_EXTRAS = frozenset(PROFILE_FIELDS)  # extras that are ours, not a dataset's own
-LIST_FIELDS = frozenset(n for n in OUR_FIELDS if isinstance(DATASET_FIELDS[n], ma.List))
-ORGANIZATION_FIELDS = tuple(
-    n for n in ORGANIZATION_SCHEMA_FIELDS if n not in ("name", "title", "description")
-)
-# A zone's fields that CKAN's group has no key for (it has name, title and description).
-ZONE_FIELDS = tuple(n for n in ZoneSchema().fields if n not in ("code", "title", "description"))
-RESOURCE_KEYS = {"media_type": "mimetype"}  # profile → CKAN, for error messages
-
-
-def field_kind(schema_field: ma.Field) -> str:
-    """How a value of this field is read: term, terms, count, boolean, date, contact,
-    list or text."""
-    if isinstance(schema_field, VocabTerm):
-        return "term"
-    if isinstance(schema_field, ma.List):
-        return "terms" if isinstance(schema_field.inner, VocabTerm) else "list"
-    if isinstance(schema_field, ma.Boolean):
-        return "boolean"
-    if isinstance(schema_field, ma.Integer):
-        return "count"
-    if isinstance(schema_field, ma.Date):
-        return "date"
-    if schema_field.metadata.get("format") in ("email", "url", "phone"):
-        return "contact"
-    return "text"
-
-
-def vocabulary_of(schema_field: ma.Field) -> str:
-    term = schema_field.inner if isinstance(schema_field, ma.List) else schema_field
-    assert isinstance(term, VocabTerm)
-    return term.vocabulary
-
-
-# --- data/ckan.yaml -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CkanMapping:
-    """data/ckan.yaml, with keys folded for lookup."""
-
-    fields: dict[str, str]  # folded source key → our field
-    organization_fields: dict[str, str]
-    values: dict[str, dict[str, str]]  # vocabulary → folded source value → term
-    group_map: dict[str, str | None]  # folded group name → "zone:x" / "domain:x" / None
-    api_resource_types: frozenset[str]
-    generic_host_labels: frozenset[str]
-
-    def with_groups(self, extra: Mapping[str, str | None]) -> CkanMapping:
-        merged = {**self.group_map, **{fold(k): v for k, v in extra.items()}}
-        _check_group_targets(merged)
-        return CkanMapping(
-            self.fields,
-            self.organization_fields,
-            self.values,
-            merged,
-            self.api_resource_types,
-            self.generic_host_labels,
-        )
-
-
-@cache
-def load_mapping(path: Path = MAPPING_FILE) -> CkanMapping:
-    raw = yaml.safe_load(path.read_text("utf-8"))
-    group_map = {fold(k): v for k, v in raw["group_map"].items()}
-    _check_group_targets(group_map)
-    return CkanMapping(
-        fields=_key_index(raw["fields"]),
-        organization_fields=_key_index(raw["organization_fields"]),
-        values={
-            name: {fold(k): str(v) for k, v in table.items()}
-            for name, table in raw["values"].items()
-        },
-        group_map=group_map,
-        api_resource_types=frozenset(fold(t) for t in raw["api_resource_types"]),
-        generic_host_labels=frozenset(raw["generic_host_labels"]),
-    )
-
-
-def _key_index(table: Mapping[str, list[str]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for our_field, keys in table.items():
-        for key in [our_field, *keys]:
-            out.setdefault(fold(key), our_field)
-    return out
-
-
-def _check_group_targets(group_map: Mapping[str, str | None]) -> None:
-    """A group map names existing zones and domains; a typo fails the run at once."""
-    for group, target in group_map.items():
-        if target is None:
-            continue
-        kind, _, code = str(target).partition(":")
-        vocabulary = {"zone": "zones", "domain": "domains"}.get(kind)
-        if vocabulary is None or vocab(vocabulary).resolve(code) != code:
-            raise ValueError(
-                f"group_map[{group!r}] = {target!r}: expected 'zone:<code>' or "
-                "'domain:<code>' with a code of schemas/vocab/zones.yaml or domains.yaml"
-            )
-
-
-# --- in: a package → our profile ------------------------------------------------------------
+from .mapping import CkanMapping, load_mapping
 
 
 @dataclass(frozen=True)
@@ -629,288 +475,6 @@ def extras_of(raw: Any) -> dict[str, Any]:
     return PackageReader(load_mapping(), strict=False).extras(raw)
 
 
-# --- in, from another portal: the harvester's records ---------------------------------------
-
-
-@dataclass
-class PackageMapper:
-    """Maps another CKAN portal's organizations and packages onto our profile, one record
-    at a time, named after the portal (`prefix`)."""
-
-    portal: str
-    prefix: str
-    mapping: CkanMapping
-    warnings: list[Message] = field(default_factory=list)
-
-    def organization(self, org: Mapping[str, Any]) -> SourceRecord:
-        self.warnings = []
-        source = _merged_extras(org)
-        data: dict[str, Any] = {
-            "name": self.organization_name(org),
-            "title": clean(org.get("title")) or clean(org.get("display_name")) or org.get("name"),
-            "description": clean(org.get("description")),
-        }
-        for key, value in source.items():
-            our_field = self.mapping.organization_fields.get(fold(key))
-            if our_field and data.get(our_field) is None:
-                data[our_field] = self._organization_value(our_field, value)
-        location = f"{self.portal} organization {org.get('name') or org.get('id')}"
-        return SourceRecord("organization", _present(data), location, tuple(self.warnings))
-
-    def _organization_value(self, our_field: str, value: Any) -> Any:
-        schema_field = ORGANIZATION_SCHEMA_FIELDS[our_field]
-        if field_kind(schema_field) == "contact":
-            return checked_contact(schema_field, our_field, value, self.warnings)
-        return clean(joined_text(value))
-
-    def organization_name(self, org: Mapping[str, Any]) -> str:
-        readable = org.get("name")
-        return stable_name(
-            self.prefix,
-            str(org.get("id") or readable),
-            readable if isinstance(readable, str) else "",
-        )
-
-    def dataset(self, package: Mapping[str, Any]) -> SourceRecord:
-        reading = read_package(package, strict=False, mapping=self.mapping)
-        self.warnings = list(reading.warnings)
-        ckan_name = str(package.get("name") or package["id"])
-        data: dict[str, Any] = {
-            "name": self.dataset_name(package),
-            "publisher": self._publisher(package),
-            **reading.data,
-            "extras": {"source_id": str(package["id"]), "source_name": ckan_name},
-        }
-        self._apply_portal_fallbacks(data, package)
-        resources = data.get("resources") or []
-        formats = [r["format"] for r in resources if r.get("format")]
-        data["formats"] = list(dict.fromkeys([*(data.get("formats") or []), *formats]))
-        location = f"{self.portal} package {ckan_name}"
-        return SourceRecord("dataset", _present(data), location, tuple(self.warnings))
-
-    def dataset_name(self, package: Mapping[str, Any]) -> str:
-        name = str(package.get("name") or "")
-        if not SLUG.match(name):
-            return stable_name(self.prefix, str(package["id"]), name)
-        candidate = f"{self.prefix}-{name}"
-        if len(candidate) <= 100:
-            return candidate
-        # Trimmed names of two long CKAN names could meet; the id's hash keeps them apart.
-        digest = hashlib.sha1(str(package["id"]).encode()).hexdigest()[:10]
-        return f"{candidate[:89]}-{digest}"
-
-    def _apply_portal_fallbacks(self, data: dict[str, Any], package: Mapping[str, Any]) -> None:
-        """What the source portal says of every package, where the package said nothing."""
-        fallbacks: dict[str, Callable[[], Any]] = {
-            "issued": lambda: to_date(package.get("metadata_created")),
-            "modified": lambda: to_date(package.get("metadata_modified")),
-            "landing_page": lambda: f"{self.portal}/dataset/{package.get('name') or package['id']}",
-        }
-        for our_field, fallback in fallbacks.items():
-            if data.get(our_field) is None:
-                data[our_field] = fallback()
-
-    def _publisher(self, package: Mapping[str, Any]) -> str | None:
-        org = package.get("organization")
-        return self.organization_name(org) if isinstance(org, Mapping) and org else None
-
-
-# --- out: our profile → CKAN ----------------------------------------------------------------
-
-
-def ckan_time(value: datetime | None) -> str | None:
-    """CKAN's timestamps: naive UTC, ISO 8601 with microseconds."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
-
-
-def extra_value(value: Any) -> str:
-    """An extras value is a string: lists and objects as JSON, booleans as true/false."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def extras_list(values: Mapping[str, Any]) -> list[dict[str, str]]:
-    return [{"key": k, "value": extra_value(values[k])} for k in sorted(values)]
-
-
-@dataclass(frozen=True)
-class PackageFrame:
-    """What a package dict says beside the dataset's document: ids, state, and the
-    organization, groups and resources as CKAN dicts."""
-
-    id: str
-    active: bool
-    organization: dict[str, Any]
-    groups: list[dict[str, Any]]
-    resources: list[dict[str, Any]]
-    created: str | None
-    modified: str | None
-
-
-def package_to_ckan(document: Mapping[str, Any], frame: PackageFrame) -> dict[str, Any]:
-    """A dataset's profile document as a CKAN package: CKAN's core keys, and each of our
-    fields twice, top level and in extras (a plain CKAN client keeps only extras)."""
-    ours = {k: document[k] for k in OUR_FIELDS if document.get(k) not in (None, [])}
-    keywords = document.get("keywords") or []
-    # Our fields win over a dataset's own extra of the same name (harvests avoid those).
-    extras = {**document.get("extras", {}), **ours}
-    return {
-        "id": frame.id,
-        "name": document["name"],
-        "title": document["title"],
-        "notes": document.get("description"),
-        "type": "dataset",
-        "state": "active" if frame.active else "deleted",
-        "private": not document.get("metadata_public"),
-        "owner_org": frame.organization["id"],
-        "organization": frame.organization,
-        "groups": frame.groups,
-        "tags": [
-            {"name": k, "display_name": k, "state": "active", "vocabulary_id": None}
-            for k in keywords
-        ],
-        "num_tags": len(keywords),
-        "resources": frame.resources,
-        "num_resources": len(frame.resources),
-        "license_id": document.get("license") or "",
-        "license_title": document.get("license") or "",
-        "url": document.get("landing_page") or "",
-        "maintainer_email": document.get("contact_email"),
-        "author": None,
-        "author_email": None,
-        "maintainer": None,
-        "version": None,
-        "metadata_created": frame.created,
-        "metadata_modified": frame.modified,
-        **ours,
-        "extras": extras_list(extras),
-    }
-
-
-def resource_to_ckan(
-    document: Mapping[str, Any], package_id: str, position: int, download: str | None = None
-) -> dict[str, Any]:
-    """A resource's profile document as CKAN's resource dict; `download` is the portal's
-    own address of a file it keeps (CKAN's "upload"), for a resource without a url."""
-    download = download if not document.get("url") else None
-    return {
-        "id": document.get("id"),
-        "package_id": package_id,
-        "name": document.get("name"),
-        "description": document.get("description") or "",
-        "url": document.get("url") or download or "",
-        "url_type": "upload" if download else None,
-        "format": (document.get("format") or "").upper(),
-        "mimetype": document.get("media_type"),
-        "size": document.get("size"),
-        "kind": document.get("kind"),
-        "record_count": document.get("record_count"),
-        "position": position,
-        "state": "active",
-    }
-
-
-# --- out: our field errors as CKAN reports them -----------------------------------------------
-
-
-def ckan_errors(errors: Mapping[str, Any]) -> dict[str, Any]:
-    """Our field errors under CKAN's key names, each message one string (zh (en))."""
-    out: dict[str, Any] = {}
-    for key, value in errors.items():
-        name = CORE_KEYS.get(key, key)
-        if key == "resources" and isinstance(value, Mapping):
-            out[name] = _indexed(value)
-        else:
-            out.setdefault(name, []).extend(_messages(value))
-    return out
-
-
-def _indexed(errors: Mapping[Any, Any]) -> list[Any]:
-    """Per-resource errors as CKAN lists them: one dict per resource, in order."""
-    numbered = {int(k): v for k, v in errors.items() if str(k).isdigit()}
-    rows: list[Any] = [{} for _ in range(max(numbered, default=-1) + 1)]
-    for index, value in numbered.items():
-        if isinstance(value, Mapping):
-            rows[index] = {RESOURCE_KEYS.get(k, k): _messages(v) for k, v in value.items()}
-        else:
-            rows[index] = {"_": _messages(value)}
-    rest = [m for k, v in errors.items() if not str(k).isdigit() for m in _messages(v)]
-    return rows + rest
-
-
-def _messages(value: Any) -> list[str]:
-    if isinstance(value, Mapping) and set(value) == {"zh", "en"}:
-        return [f"{value['zh']} ({value['en']})"]
-    if isinstance(value, Mapping):
-        return [f"{k}: {m}" for k, v in value.items() for m in _messages(v)]
-    if isinstance(value, list):
-        return [m for item in value for m in _messages(item)]
-    return [str(value)]
-
-
-def message_text(errors: Mapping[str, Any]) -> str:
-    return "; ".join(m for value in errors.values() for m in _messages(value))
-
-
-def as_message(msg: Message) -> str:
-    return f"{msg['zh']} ({msg['en']})"
-
-
-# --- small helpers ---------------------------------------------------------------------
-
-
-def default_prefix(url: str, mapping: CkanMapping) -> str:
-    """The first label of the portal's host that says something (data.qingdao.gov.cn →
-    qingdao), so that names of two portals' datasets do not clash."""
-    labels = (urlparse(url).hostname or "ckan").split(".")
-    telling = [label for label in labels[:-1] if label not in mapping.generic_host_labels]
-    return slug_prefix(telling[0] if telling else labels[0])
-
-
-def slug_prefix(text: str) -> str:
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return "-".join(words)[:20] or "ckan"
-
-
-def has_id(item: Any) -> bool:
-    """A dict with the id CKAN gives everything (a record without one cannot be followed)."""
-    return isinstance(item, dict) and isinstance(item.get("id"), str) and bool(item["id"])
-
-
-def package_organization(package: Mapping[str, Any]) -> Mapping[str, Any]:
-    org = package.get("organization")
-    return org if isinstance(org, Mapping) else {}
-
-
-def map_safely(
-    kind: RecordKind,
-    mapping: Callable[[Mapping[str, Any]], SourceRecord],
-    raw: Mapping[str, Any],
-    portal: str,
-) -> SourceRecord:
-    # One odd package must not end the harvest: say what went wrong, on the record itself.
-    try:
-        return mapping(raw)
-    except Exception as error:  # the job report shows it; the harvest goes on
-        problem = message(
-            f"无法读取该记录（{type(error).__name__}: {error}）",
-            f"Could not read this record ({type(error).__name__}: {error}).",
-        )
-        what = "package" if kind == "dataset" else kind
-        return SourceRecord(kind, {}, f"{portal} {what} {raw['id']}", (problem,))
-
-
-def _merged_extras(org: Mapping[str, Any]) -> dict[str, Any]:
-    return {**extras_of(org.get("extras")), **{k: v for k, v in org.items() if k != "extras"}}
-
-
 def _take(found: dict[str, Any], our_field: str | None, value: Any) -> bool:
     """Keep the first non-empty value of each of our fields; True when this one is kept."""
     if our_field in PROFILE_FIELDS and our_field not in found and has_value(value):
@@ -936,8 +500,3 @@ def _make_names_unique(resources: list[dict[str, Any]]) -> None:
             number += 1
         resource["name"] = name
         taken.add(name)
-
-
-def _present(data: dict[str, Any]) -> dict[str, Any]:
-    """Leave out what the source does not have."""
-    return {k: v for k, v in data.items() if v not in (None, "", [], {})}
