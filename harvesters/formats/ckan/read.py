@@ -129,15 +129,9 @@ class PackageReader:
     ) -> tuple[dict[str, Any], set[str]]:
         """Raw values of our fields, and the extras keys they came from under another name.
 
-        A field's own name first, at the top level then in extras. Strict, a key that is
-        present wins even when null (a client clears the field so); otherwise the first
-        non-empty value does (a blank on another portal is no statement). Then the keys
-        data/ckan.yaml and the label map know, the first non-empty value winning."""
-        found: dict[str, Any] = {}
-        for name in PROFILE_FIELDS:
-            for source in (package, extras):
-                if name in source and (self.strict or has_value(source[name])):
-                    found.setdefault(name, source[name])
+        A field's own name first; then the keys data/ckan.yaml and the label map know, the
+        first non-empty value winning."""
+        found = self._values_by_own_name(package, extras)
         aliased: set[str] = set()
         for key, value in extras.items():
             our_field = self.mapping.fields.get(fold(key)) or label_field_for(key)
@@ -148,6 +142,19 @@ class PackageReader:
             # keys (title, url …) as other things.
             _take(found, self.mapping.fields.get(fold(key)), value)
         return found, aliased - set(PROFILE_FIELDS)
+
+    def _values_by_own_name(
+        self, package: Mapping[str, Any], extras: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Our fields under their own names, at the top level then in extras. Strict, a key
+        that is present wins even when null (a client clears the field so); otherwise the
+        first non-empty value does (a blank on another portal is no statement)."""
+        found: dict[str, Any] = {}
+        for name in PROFILE_FIELDS:
+            for source in (package, extras):
+                if name in source and (self.strict or has_value(source[name])):
+                    found.setdefault(name, source[name])
+        return found
 
     def _convert(self, name: str, value: Any) -> Any:
         schema_field = DATASET_FIELDS[name]
@@ -228,17 +235,30 @@ class PackageReader:
         title as a domain, then as a zone; (None, None) when ignored or unknown."""
         if not isinstance(group, Mapping):
             return None, None
-        spellings = [str(group[k]) for k in ("name", "title", "display_name") if group.get(k)]
-        mapped = [s for s in spellings if fold(s) in self.mapping.group_map]
-        if mapped:
-            target = self.mapping.group_map[fold(mapped[0])]
-            kind, _, code = (target or "").partition(":")
-            return (kind, code) if target else (None, None)
+        names = [str(group[k]) for k in ("name", "title", "display_name") if group.get(k)]
+        mapped = next((name for name in names if fold(name) in self.mapping.group_map), None)
+        if mapped is not None:
+            return self._mapped_group(mapped)
+        return self._group_in_vocabularies(names) or self._unknown_group(names)
+
+    def _mapped_group(self, name: str) -> tuple[str | None, Any]:
+        """The group map's target for a group ("zone:x", "domain:x"; None: ignored)."""
+        target = self.mapping.group_map[fold(name)]
+        kind, _, code = (target or "").partition(":")
+        return (kind, code) if target else (None, None)
+
+    @staticmethod
+    def _group_in_vocabularies(names: list[str]) -> tuple[str, str] | None:
+        """A domain, else a zone, that one of the group's names is a spelling of."""
         for kind, vocabulary in (("domain", "domains"), ("zone", "zones")):
-            codes = [vocab(vocabulary).resolve(s) for s in spellings]
+            codes = [vocab(vocabulary).resolve(name) for name in names]
             if any(codes):
                 return kind, next(c for c in codes if c)
-        label = spellings[0] if spellings else "?"
+        return None
+
+    def _unknown_group(self, names: list[str]) -> tuple[None, None]:
+        """A group that means nothing to us is ignored, with a warning that says how to map it."""
+        label = names[0] if names else "?"
         self.warnings.append(
             message(
                 f"分组「{label}」既不对应专区也不对应领域，已忽略（可在采集源的 group_map 中配置）",
@@ -251,23 +271,20 @@ class PackageReader:
     # --- keywords ----------------------------------------------------------------------------
 
     def _keywords(self, package: Mapping[str, Any]) -> list[str] | None:
-        tags = package.get("tags")
-        if tags is None and package.get("tag_string") is not None:
-            tags = str(package["tag_string"]).split(",")
-        if tags is None:
-            tags = package.get("keywords")
+        """The package's tag names, each once, in order (None: it gives no tags)."""
+        tags = _given_tags(package)
         if tags is None:
             return None
         if not isinstance(tags, list):
             self.problem("tags", "应为 {name} 列表", "must be a list of {name}.")
             return None
-        names = []
-        for tag in tags:
-            name = (tag.get("name") or tag.get("display_name")) if isinstance(tag, Mapping) else tag
-            name = text(name) if self.strict else clean(name if isinstance(name, str) else None)
-            if name:
-                names.append(name)
+        names = [name for name in map(self._tag_name, tags) if name]
         return list(dict.fromkeys(names))
+
+    def _tag_name(self, tag: Any) -> str | None:
+        """A tag's name: a {name} dict (CKAN's) or the name itself."""
+        name = (tag.get("name") or tag.get("display_name")) if isinstance(tag, Mapping) else tag
+        return text(name) if self.strict else clean(name if isinstance(name, str) else None)
 
     # --- resources ---------------------------------------------------------------------------
 
@@ -473,6 +490,17 @@ def checked_contact(
 def extras_of(raw: Any) -> dict[str, Any]:
     """A package's extras as a dict, ignoring entries of the wrong shape."""
     return PackageReader(load_mapping(), strict=False).extras(raw)
+
+
+def _given_tags(package: Mapping[str, Any]) -> Any:
+    """A package's tags as it gives them: CKAN's tags, else the tag_string of CKAN's web
+    form (comma-separated), else our own keywords."""
+    tags = package.get("tags")
+    if tags is None and package.get("tag_string") is not None:
+        tags = str(package["tag_string"]).split(",")
+    if tags is None:
+        tags = package.get("keywords")
+    return tags
 
 
 def _take(found: dict[str, Any], our_field: str | None, value: Any) -> bool:
