@@ -2,7 +2,7 @@
 
 Organizations come from `organization_list`, datasets from `package_search`, paged with
 `rows`/`start` in a stable order; what a package means in our profile is
-`formats/ckan.py`.
+`formats/ckan/`.
 """
 
 from __future__ import annotations

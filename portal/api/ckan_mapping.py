@@ -1,5 +1,5 @@
 """CKAN's package, resource, organization and group dicts ⇄ our profile: the layer that
-reads our rows (no Flask here). What a CKAN dict means is harvesters/formats/ckan.py, one
+reads our rows (no Flask here). What a CKAN dict means is harvesters/formats/ckan/, one
 mapping for the harvester and this API; its names are exported from here too.
 
 Out: CKAN's core keys (`name`, `title`, `notes`, `tags`, `owner_org`, `organization`,
@@ -189,7 +189,7 @@ def read_profile(
     package: Mapping[str, Any], resolve_orgs: OrgResolver
 ) -> tuple[dict[str, Any], dict[str, list[Message]]]:
     """Our profile document for a client's CKAN package dict, read strictly (the mapping
-    is the harvester's, harvesters/formats/ckan.py), and the field errors found;
+    is the harvester's, harvesters/formats/ckan/read.py), and the field errors found;
     `resolve_orgs` maps organization ids and names to our departments' names (leaving
     out those that are none)."""
     reading = read_package(package, strict=True)

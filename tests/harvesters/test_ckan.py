@@ -21,7 +21,8 @@ from harvesters import (
 )
 from harvesters.base import HarvestSourceError, stable_name
 from harvesters.ckan import CkanHarvester, solr_date
-from harvesters.formats.ckan import PackageMapper, default_prefix, load_mapping, to_date
+from harvesters.formats.ckan import PackageMapper, default_prefix, load_mapping
+from harvesters.values import to_date
 from portal.catalog import Catalog
 from portal.harvest import run_harvest
 from portal.services import database, policy

@@ -1,4 +1,4 @@
-"""One mapping of a CKAN package (harvesters/formats/ckan.py), two routes: a harvest of
+"""One mapping of a CKAN package (harvesters/formats/ckan/), two routes: a harvest of
 another portal's package (lenient: warnings) and package_create over our CKAN Action API
 (strict: field errors). The same package must mean the same dataset on both."""
 
