@@ -20,15 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import or_, select
-
 from schemas import dataset_schema, message
 
 from ..access import rights
-from ..catalog import Catalog
+from ..catalog import Catalog, listings
 from ..catalog.documents import dataset_document
 from ..catalog.errors import Forbidden, Invalid, NotFound
-from ..models import Dataset, OpennessRequest, Organization, Resource, User
+from ..models import Dataset, OpennessRequest, Resource, User
 from ..services import policy
 from .ckan import CkanError, Context, identifier, validation
 from .ckan_actions import find_dataset, find_organization, organization_counts
@@ -55,18 +53,7 @@ REPLACES = {
 
 
 def _resolver(context: Context) -> Callable[[list[str]], dict[str, str]]:
-    def resolve(keys: list[str]) -> dict[str, str]:
-        rows = context.session.execute(
-            select(Organization.id, Organization.name).where(
-                or_(Organization.id.in_(keys), Organization.name.in_(keys))
-            )
-        )
-        found: dict[str, str] = {}
-        for org_id, name in rows:
-            found[org_id] = found[name] = name
-        return found
-
-    return resolve
+    return lambda keys: listings.organizations_by_key(context.session, keys)
 
 
 def _profile(
@@ -92,15 +79,7 @@ def _free_ids(context: Context, resources: list[dict[str, Any]], dataset_id: str
     """Keep a resource id a client gives (so a dump loaded elsewhere keeps its ids) unless
     a resource of another dataset has it, or the list repeats it."""
     given = [r["id"] for r in resources if r.get("id")]
-    taken = (
-        dict(
-            context.session.execute(
-                select(Resource.id, Resource.dataset_id).where(Resource.id.in_(given))
-            ).all()
-        )
-        if given
-        else {}
-    )
+    taken = listings.datasets_of_resources(context.session, given)
     seen: set[str] = set()
     for resource in resources:
         rid = resource.get("id")
@@ -251,7 +230,7 @@ def resource_create(context: Context, data: dict[str, Any]) -> dict[str, Any] | 
 
 def _existing(context: Context, data: dict[str, Any]) -> Resource:
     key = identifier(data, "id")
-    resource = context.session.get(Resource, key)
+    resource = listings.resource_by_id(context.session, key)
     if resource is None:
         raise NotFound.entity("资源", "resource", key)
     return resource

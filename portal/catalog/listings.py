@@ -217,3 +217,26 @@ def public_counts_by_zone(session: Session) -> dict[str, int]:
         .group_by(code)
     )
     return {key: count for key, count in session.execute(query)}
+
+
+def organizations_by_key(session: Session, keys: Iterable[str]) -> dict[str, str]:
+    """Department names by their id and by their name, for the departments given either way."""
+    wanted = list(keys)
+    rows = session.execute(
+        select(Organization.id, Organization.name).where(
+            or_(Organization.id.in_(wanted), Organization.name.in_(wanted))
+        )
+    )
+    found: dict[str, str] = {}
+    for organization_id, name in rows:
+        found[organization_id] = found[name] = name
+    return found
+
+
+def datasets_of_resources(session: Session, resource_ids: Iterable[str]) -> dict[str, str]:
+    """The dataset id of each of these resources that exists."""
+    wanted = list(resource_ids)
+    if not wanted:
+        return {}
+    query = select(Resource.id, Resource.dataset_id).where(Resource.id.in_(wanted))
+    return {resource_id: dataset_id for resource_id, dataset_id in session.execute(query)}
