@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,12 @@ def portal(*args: str, env: dict[str, str], **kwargs) -> subprocess.CompletedPro
 
 
 @pytest.fixture
-def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+def env(tmp_path: Path, new_database_url: Callable[[], str]) -> dict[str, str]:
+    """A new instance, as a user's first one: its database not migrated yet."""
     return {
         **os.environ,
         "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": new_database_url(),
     }
 
 
