@@ -102,6 +102,10 @@ def _limit_rates(app: Flask, settings: Settings) -> None:
         storage_uri=settings.rate_limit_storage,
         headers_enabled=True,
         key_prefix="portal",
+        # Redis down: each process counts in memory until it answers again, rather than
+        # every request failing with a 500.
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
     )
     # Shared limits: one budget over all of /api/ (a plain blueprint limit counts per route).
     for limit, key, scope in (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -169,6 +170,23 @@ def test_workers_share_one_budget_through_redis(tmp_path: Path, database_url: st
     assert statuses[:3] == [200, 200, 200] and statuses[3] == 429, statuses
     database(first).dispose()
     database(second).dispose()
+
+
+def test_an_unreachable_rate_limit_store_still_limits_and_never_fails(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Redis gone (here: a port nobody listens on): the process counts by itself."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    limits = {"api_rate_limit": "", "api_ip_rate_limit": "3/minute"}
+    app = limited_app(
+        tmp_path / "a", database_url, rate_limit_storage=f"redis://127.0.0.1:{port}/0", **limits
+    )
+    client = app.test_client()
+    statuses = [client.get("/api/v1/zones").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429], statuses
+    database(app).dispose()
 
 
 @pytest.mark.real_hashing
