@@ -20,6 +20,7 @@ __all__ = [
     "ROOT",
     "Gunicorn",
     "children",
+    "commit",
     "folder_mb",
     "free_port",
     "load_average",
@@ -39,11 +40,27 @@ def load_average() -> str:
     return " / ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
+def commit() -> str:
+    """The commit measured (`+ local changes` when the work tree differs from it)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    head = git("rev-parse", "--short=10", "HEAD") or "unknown"
+    return head + (
+        " + local changes" if git("status", "--porcelain", "--untracked-files=no") else ""
+    )
+
+
 def machine_line(command: str, load_at_start: str) -> str:
-    """CPU, cores, RAM, kernel, Python, the date, the command, and the load average when the
-    run started and when it ended (other jobs on the machine skew the figures)."""
+    """CPU, cores, RAM, kernel, Python, the commit, the date, the command, and the load
+    average when the run started and when it ended (other jobs on the machine skew the
+    figures)."""
     return (
-        f"Machine: {machine()}. Run: {time.strftime('%Y-%m-%d %H:%M')}, `{command}`. "
+        f"Machine: {machine()}. Commit: {commit()}. "
+        f"Run: {time.strftime('%Y-%m-%d %H:%M')}, `{command}`. "
         f"Load average (1 / 5 / 15 min, `uptime`): {load_at_start} at the start, "
         f"{load_average()} at the end."
     )

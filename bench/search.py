@@ -43,8 +43,7 @@ from sqlalchemy import func, insert, select
 from werkzeug.datastructures import MultiDict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from catalog_core import machine
-from common import Gunicorn, folder_mb, percentiles
+from common import Gunicorn, folder_mb, load_average, machine_line, percentiles
 
 from portal import create_app, lifecycle
 from portal.models import Dataset, Organization
@@ -934,6 +933,7 @@ def main() -> None:
         args.out.write_text(json.dumps(measure(args.child, args)))
         return
 
+    load_at_start = load_average()
     sizes = [int(s) for s in args.sizes.split(",")]
     tables = []
     for size in sizes:
@@ -948,11 +948,13 @@ def main() -> None:
     section = "\n\n".join(
         [
             SECTION,
-            f"Machine: {machine()}. Run: {time.strftime('%Y-%m-%d')}, "
-            f"`python bench/search.py --sizes {args.sizes} --queries {args.queries} "
-            f"--http-configs {args.http_configs} --http-seconds {args.http_seconds} "
-            f"--clients {','.join(map(str, args.clients))} --analyze {args.analyze} "
-            f"--budget {args.budget:.0f}`.",
+            machine_line(
+                f"python bench/search.py --sizes {args.sizes} --queries {args.queries} "
+                f"--http-configs {args.http_configs} --http-seconds {args.http_seconds} "
+                f"--clients {','.join(map(str, args.clients))} --analyze {args.analyze} "
+                f"--budget {args.budget:.0f}",
+                load_at_start,
+            ),
             "Each size is a fresh SQLite instance: the plan catalog loaded through the catalog "
             "service, the rest generated from the plan's datasets and departments (plus their "
             "district bureaus and units), the vocabularies and the grade policy (some closed "
