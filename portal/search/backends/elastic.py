@@ -41,7 +41,7 @@ from elasticsearch import (
 )
 
 from ..analysis import analyzed, tokens
-from ..documents import IndexDocument, range_number
+from ..documents import IndexDocument, range_number, tie_break
 from ..query import (
     FILTERS,
     MAX_OFFSET,
@@ -82,6 +82,7 @@ def _properties() -> Body:
     for name in RANGE_FIELDS:  # yyyymmdd, or microseconds since 1970
         properties[name] = {"type": "long" if name in MOMENT_FIELDS else "integer"}
     properties["popularity"] = {"type": "long"}
+    properties["tie_break"] = {"type": "integer"}  # documents.tie_break: equal values' order
     return properties
 
 
@@ -129,6 +130,7 @@ def to_source(doc: IndexDocument) -> Body:
         "title_sort": doc.title,
         "scopes": list(doc.scopes),
         "popularity": doc.popularity,
+        "tie_break": tie_break(doc.name),
     }
     for name in FILTERS:
         values = doc.keyword_values(name)
@@ -226,13 +228,14 @@ SORT_FIELDS = {name: "title_sort" if name == "title" else name for name in SORT_
 
 
 def sort_spec(query: SearchQuery) -> list[Body]:
-    """Relevance or a field (datasets without the field last), then the name for stable
-    pages, as tantivy's sort keys order them."""
+    """Relevance or a field (datasets without the field last), then the tie-break and the
+    name for stable pages, as tantivy's sort keys order them."""
     if query.sort == "relevance":
         return [{"_score": {"order": "desc"}}, {"name": {"order": "asc"}}]
     order = "desc" if query.descending else "asc"
     return [
         {SORT_FIELDS[query.sort]: {"order": order, "missing": "_last"}},
+        {"tie_break": {"order": "asc"}},
         {"name": {"order": "asc"}},
     ]
 

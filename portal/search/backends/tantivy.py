@@ -61,7 +61,7 @@ def build_schema() -> tv.Schema:
 SCHEMA = build_schema()
 # Names the schema an index was built with; bump SCHEMA_REVISION when build_schema changes
 # in a way its inputs below do not show. A live index of another schema is rebuilt.
-SCHEMA_REVISION = 3
+SCHEMA_REVISION = 4
 SCHEMA_ID = hashlib.sha1(
     repr(
         (SCHEMA_REVISION, tuple(TEXT_FIELDS), FILTERS, RANGE_FIELDS, tuple(SORT_VALUES), WHITESPACE)

@@ -1,15 +1,17 @@
 """Sorting in tantivy, in the order Elasticsearch gives: the value (missing last either way),
-then the name, ascending, so equal values come in one order and pages never overlap.
+then `documents.tie_break` of the name, then the name, so equal values come in one order
+and pages never overlap.
 
 tantivy orders by one fast field, and reads each hit's value of a text field from the
 term dictionary (measured: ~35 µs a hit, so a page 5,000 deep took 180 ms), while an
 integer field costs next to nothing at any depth. So:
-- a number (a date, a moment, popularity) is an integer field per direction, the value
-  negated for `desc` and the largest integer when missing; the engine pages by it, and
-  the values at the page's two edges are then read whole (every dataset holding them,
-  usually only the page's own) and ordered by name here;
+- a number (a date, a moment, popularity) is an integer field per direction: the value
+  (reversed for `desc`; missing: past the largest) shifted left, with the tie-break in the
+  low bits. The engine pages by it; the datasets of the key values at the page's two edges
+  are then read whole (usually only the page's own: few datasets share a value and a
+  tie-break) and ordered by name here;
 - a text (title, name, id) is a text field per direction whose byte order is the whole
-  order: the code points in hex (reversed for `desc`), then the name.
+  order: the code points in hex (reversed for `desc`), the tie-break, then the name.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from typing import Any
 
 import tantivy as tv
 
+from ..documents import TIE_BREAK_BITS, tie_break
 from ..query import TEXT_SORTS
 
-LARGEST = 2**63 - 1  # tantivy's integers are i64: a missing value sorts last
-SMALLEST = -(2**63)
+SMALLEST = -(2**63)  # tantivy's integers are i64
+VALUE_BITS = 63 - TIE_BREAK_BITS  # microseconds since 1970 fit until the year 2112
+MISSING = 2**VALUE_BITS - 1  # sorts after every value
+LARGEST_VALUE = MISSING - 1
 _LARGEST_CODE_POINT = 0x10FFFF
-_NAME_FOLLOWS = "!"  # sorts before every hex digit, so a shorter text comes first
+_VALUE_ENDS = "!"  # sorts before every hex digit, so a shorter text comes first
 _TEXT_ENDS = "~"  # sorts after every hex digit: ends a reversed text
 
 
@@ -53,56 +58,72 @@ def add_values(document: tv.Document, sort: str, value: Any, name: str) -> None:
         if is_text(sort):
             document.add_text(field, text_key(value, name, descending))
         else:
-            document.add_integer(field, number_key(value, descending))
+            document.add_integer(field, number_key(value, name, descending))
 
 
 def text_key(value: str | None, name: str, descending: bool) -> str:
-    """The text whose byte order is (value, then name), a missing value last."""
+    """The text whose byte order is (value, tie-break, name), a missing value last."""
     if value is None:
-        return "1" + _NAME_FOLLOWS + name
-    if descending:
-        encoded = "".join(f"{_LARGEST_CODE_POINT - ord(c):06x}" for c in value) + _TEXT_ENDS
+        encoded = "1"
+    elif descending:
+        encoded = "0" + "".join(f"{_LARGEST_CODE_POINT - ord(c):06x}" for c in value) + _TEXT_ENDS
     else:
-        encoded = "".join(f"{ord(c):06x}" for c in value)
-    return "0" + encoded + _NAME_FOLLOWS + name
+        encoded = "0" + "".join(f"{ord(c):06x}" for c in value)
+    return f"{encoded}{_VALUE_ENDS}{tie_break(name):03x}{name}"
 
 
-def number_key(value: int | None, descending: bool) -> int:
+def number_key(value: int | None, name: str, descending: bool) -> int:
+    """The integer whose order is (value, tie-break), a missing value last; values beyond
+    the range count as its ends (their order is then settled by name at the page's edge)."""
     if value is None:
-        return LARGEST
-    return -value if descending else value
+        encoded = MISSING
+    else:
+        clipped = min(max(int(value), 0), LARGEST_VALUE)
+        encoded = LARGEST_VALUE - clipped if descending else clipped
+    return (encoded << TIE_BREAK_BITS) | tie_break(name)
 
 
 def page(
     searcher: tv.Searcher, schema: tv.Schema, main: tv.Query, field: str, offset: int, limit: int
 ) -> tuple[list[str], int]:
     """Ids of the page ordered by the integer `field`, then the name; and the total."""
+    # One hit more on each side shows whether a key at the page's edge goes on beyond it.
+    first = max(offset - 1, 0)
     found = searcher.search(
-        main, limit, count=True, offset=offset, order_by_field=field, order=tv.Order.Asc
+        main, limit + 2, count=True, offset=first, order_by_field=field, order=tv.Order.Asc
     )
-    if not found.hits:
+    hits = [(value, address) for value, address in found.hits]
+    before_page, rest = (hits[:1], hits[1:]) if offset > 0 else ([], hits)
+    on_page, after_page = rest[:limit], rest[limit:]
+    if not on_page:
         return [], found.count
-    low, high = found.hits[0][0], found.hits[-1][0]
+    low, high = on_page[0][0], on_page[-1][0]
+    if any(value == low for value, _ in before_page) or any(
+        value == high for value, _ in after_page
+    ):
+        start, on_page = _edges_read_whole(searcher, schema, main, field, low, high)
+    else:
+        start = offset
+    ordered = sorted(_stored(searcher, value, address) for value, address in on_page)
+    skip = offset - start
+    return [doc_id for _, _, doc_id in ordered[skip : skip + limit]], found.count
+
+
+def _edges_read_whole(
+    searcher: tv.Searcher, schema: tv.Schema, main: tv.Query, field: str, low: int, high: int
+) -> tuple[int, list[tuple[int, Any]]]:
+    """Where the first dataset keyed `low` stands, and every dataset keyed `low`…`high`:
+    a key at the page's edge that goes on beyond it (rare: the keys hold the tie-break)."""
 
     def within(lowest: int, highest: int) -> tv.Query:
         span = tv.Query.range_query(schema, field, tv.FieldType.Integer, lowest, highest)
         return tv.Query.boolean_query([(tv.Occur.Must, main), (tv.Occur.Must, span)])
 
-    def count(query: tv.Query) -> int:
-        return searcher.search(query, 1, count=True).count
-
-    before = count(within(SMALLEST, low - 1)) if low > SMALLEST else 0
-    through = count(within(SMALLEST, high))
-    if through - before == len(found.hits):  # the page holds every dataset of its values
-        rows = [(value, address) for value, address in found.hits]
-    else:  # a value at an edge continues beyond the page: read all who hold the values
-        span = searcher.search(
-            within(low, high), through - before, order_by_field=field, order=tv.Order.Asc
-        )
-        rows = [(value, address) for value, address in span.hits]
-    ordered = sorted(_stored(searcher, value, address) for value, address in rows)
-    first = offset - before
-    return [doc_id for _, _, doc_id in ordered[first : first + limit]], found.count
+    before = searcher.search(within(SMALLEST, low - 1), 1, count=True).count
+    span = within(low, high)
+    total = searcher.search(span, 1, count=True).count
+    found = searcher.search(span, total, order_by_field=field, order=tv.Order.Asc)
+    return before, [(value, address) for value, address in found.hits]
 
 
 def _stored(searcher: tv.Searcher, value: int, address: Any) -> tuple[int, str, str]:
