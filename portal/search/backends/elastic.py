@@ -51,6 +51,7 @@ from ..query import (
     RANGE_FIELDS,
     SORT_VALUES,
     TEXT_FIELDS,
+    TEXT_SORTS,
     TIEBREAK_FIELDS,
     Clause,
     Phrase,
@@ -233,10 +234,12 @@ def sort_spec(query: SearchQuery) -> list[Body]:
     if query.sort == "relevance":
         return [{"_score": {"order": "desc"}}, {"name": {"order": "asc"}}]
     order = "desc" if query.descending else "asc"
+    # tantivy reads a text sort's one key backwards for `desc`: its ties too
+    then = order if query.sort in TEXT_SORTS else "asc"
     return [
         {SORT_FIELDS[query.sort]: {"order": order, "missing": "_last"}},
-        {"tie_break": {"order": "asc"}},
-        {"name": {"order": "asc"}},
+        {"tie_break": {"order": then}},
+        {"name": {"order": then}},
     ]
 
 

@@ -61,7 +61,7 @@ def build_schema() -> tv.Schema:
 SCHEMA = build_schema()
 # Names the schema an index was built with; bump SCHEMA_REVISION when build_schema changes
 # in a way its inputs below do not show. A live index of another schema is rebuilt.
-SCHEMA_REVISION = 4
+SCHEMA_REVISION = 5
 SCHEMA_ID = hashlib.sha1(
     repr(
         (SCHEMA_REVISION, tuple(TEXT_FIELDS), FILTERS, RANGE_FIELDS, tuple(SORT_VALUES), WHITESPACE)
@@ -215,7 +215,7 @@ class TantivyBackend:
                 count=True,
                 offset=query.offset,
                 order_by_field=sorting.field_name(query.sort, query.descending),
-                order=tv.Order.Asc,
+                order=sorting.order(query.sort, query.descending),
             )
             hits = [Hit(_id(searcher, address), None) for _, address in found.hits]
             total = found.count

@@ -10,8 +10,9 @@ integer field costs next to nothing at any depth. So:
   low bits. The engine pages by it; the datasets of the key values at the page's two edges
   are then read whole (usually only the page's own: few datasets share a value and a
   tie-break) and ordered by name here;
-- a text (title, name, id) is a text field per direction whose byte order is the whole
-  order: the code points in hex (reversed for `desc`), the tie-break, then the name.
+- a text (title, name, id, never missing) is one text field whose byte order is the whole
+  order: the text, a NUL, the tie-break in hex, the name; `desc` reads it backwards, so
+  equal texts then come by tie-break and name backwards too (Elasticsearch does the same).
 """
 
 from __future__ import annotations
@@ -27,13 +28,18 @@ SMALLEST = -(2**63)  # tantivy's integers are i64
 VALUE_BITS = 63 - TIE_BREAK_BITS  # microseconds since 1970 fit until the year 2112
 MISSING = 2**VALUE_BITS - 1  # sorts after every value
 LARGEST_VALUE = MISSING - 1
-_LARGEST_CODE_POINT = 0x10FFFF
-_VALUE_ENDS = "!"  # sorts before every hex digit, so a shorter text comes first
-_TEXT_ENDS = "~"  # sorts after every hex digit: ends a reversed text
+_TEXT_ENDS = "\x00"  # sorts before every character, so a shorter text comes first
 
 
 def field_name(sort: str, descending: bool) -> str:
+    if is_text(sort):
+        return f"sort_{sort}"
     return f"sort_{sort}_{'desc' if descending else 'asc'}"
+
+
+def order(sort: str, descending: bool) -> tv.Order:
+    """How `field_name` is read: integer keys always ascending, text keys either way."""
+    return tv.Order.Desc if is_text(sort) and descending else tv.Order.Asc
 
 
 def is_text(sort: str) -> bool:
@@ -42,34 +48,27 @@ def is_text(sort: str) -> bool:
 
 def add_fields(builder: tv.SchemaBuilder, sorts: tuple[str, ...]) -> None:
     for sort in sorts:
+        if is_text(sort):
+            name = field_name(sort, False)
+            builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+            continue
         for descending in (False, True):
-            name = field_name(sort, descending)
-            if is_text(sort):
-                builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
-            else:
-                builder.add_integer_field(name, fast=True, indexed=True)
+            builder.add_integer_field(field_name(sort, descending), fast=True, indexed=True)
 
 
 def add_values(document: tv.Document, sort: str, value: Any, name: str) -> None:
-    """The two keys of `sort` for a dataset named `name` whose value is `value` (a text,
-    an integer or None)."""
+    """The keys of `sort` for a dataset named `name` whose value is `value` (a text, an
+    integer or None)."""
+    if is_text(sort):
+        document.add_text(field_name(sort, False), text_key(value, name))
+        return
     for descending in (False, True):
-        field = field_name(sort, descending)
-        if is_text(sort):
-            document.add_text(field, text_key(value, name, descending))
-        else:
-            document.add_integer(field, number_key(value, name, descending))
+        document.add_integer(field_name(sort, descending), number_key(value, name, descending))
 
 
-def text_key(value: str | None, name: str, descending: bool) -> str:
-    """The text whose byte order is (value, tie-break, name), a missing value last."""
-    if value is None:
-        encoded = "1"
-    elif descending:
-        encoded = "0" + "".join(f"{_LARGEST_CODE_POINT - ord(c):06x}" for c in value) + _TEXT_ENDS
-    else:
-        encoded = "0" + "".join(f"{ord(c):06x}" for c in value)
-    return f"{encoded}{_VALUE_ENDS}{tie_break(name):03x}{name}"
+def text_key(value: str | None, name: str) -> str:
+    """The text whose byte order is (value, tie-break, name)."""
+    return f"{value or ''}{_TEXT_ENDS}{tie_break(name):03x}{name}"
 
 
 def number_key(value: int | None, name: str, descending: bool) -> int:
