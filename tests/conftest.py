@@ -92,13 +92,22 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         _migrate(url)
         yield url
         return
-    name = f"tpl_{uuid.uuid4().hex[:12]}"
+    with _postgres_database("tpl") as (name, url):
+        _migrate(url)
+        yield name
+
+
+@contextmanager
+def _postgres_database(prefix: str, template: str | None = None) -> Iterator[tuple[str, str]]:
+    """A new PostgreSQL database (a copy of `template`, if named): its name and URL; dropped
+    at the end."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     admin = create_engine(BASE_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
-        _migrate(make_url(BASE_URL).set(database=name).render_as_string(hide_password=False))
-        yield name
+        yield name, make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -121,16 +130,8 @@ def _copy_of(template: str, folder: Path) -> Iterator[str]:
         shutil.copyfile(make_url(template).database or "", copy)
         yield f"sqlite:///{copy}"
         return
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(BASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    try:
-        yield make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with _postgres_database("t", template) as (_, url):
+        yield url
 
 
 @pytest.fixture
