@@ -201,6 +201,7 @@ class OutboundClient:
                     response.url or url,
                     f"上游返回 HTTP {response.status_code}",
                     f"the upstream answered HTTP {response.status_code}",
+                    status=response.status_code,
                 )
             size = read_body(response, sink, self.limits, deadline)
             return Fetched(

@@ -17,8 +17,9 @@ class OutboundError(Exception):
 
     kind = "failed"
 
-    def __init__(self, url: str, zh: str, en: str) -> None:
+    def __init__(self, url: str, zh: str, en: str, *, status: int | None = None) -> None:
         self.url = shown_url(url)
+        self.status = status  # the upstream's HTTP status, when it answered one
         self.reason: Message = message(zh, en)
         super().__init__(f"{self.url}: {en}")
 

@@ -1,0 +1,252 @@
+# ruff: noqa: F811
+"""Outbound fetches (findings 1, 2, 15 and the proxy's 500s of 16): one client for the
+resource proxy and every harvester; nothing reaches loopback, private or file: targets
+unless allow-listed, redirects are re-checked, time and size are bounded, errors are
+problems (403/502/504) that quote nothing fetched, and a failed fetch costs no quota.
+
+The "internal service" is a server on 127.0.0.1 holding a secret: every test that must not
+reach it asserts that it was never asked. A "public" server is simulated on 127.0.0.2,
+allow-listed on its own."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from portal.models import AuditEntry, Grant, Resource
+from portal.outbound import Outbound
+from portal.services import database, settings
+
+from ..access.conftest import ORG, World, world  # noqa: F401 (the fixture)
+from ..access.test_rights import grant
+
+SECRET = b"TOP-SECRET-internal-service-0123456789abcdef"
+
+
+@dataclass
+class Server:
+    url: str
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    @property
+    def hits(self) -> int:
+        return len(self.requests)
+
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+def serve(host: str, route: Route) -> Iterator[Server]:
+    found: Server
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # the name http.server calls
+            found.requests.append((self.path, dict(self.headers)))
+            route(self)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, 0), Handler)
+    found = Server(f"http://{host}:{server.server_address[1]}")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield found
+    server.shutdown()
+    server.server_close()
+
+
+def answer(body: bytes, status: int = 200, content_type: str = "text/plain") -> Route:
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return route
+
+
+@pytest.fixture
+def secret() -> Iterator[Server]:
+    """An internal service on loopback: nothing may read it."""
+    yield from serve("127.0.0.1", answer(SECRET))
+
+
+@pytest.fixture
+def redirector(secret: Server) -> Iterator[Server]:
+    """A 'public' server (127.0.0.2, allow-listed alone) that redirects to the secret."""
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", f"{secret.url}/secret")
+        handler.end_headers()
+
+    yield from serve("127.0.0.2", route)
+
+
+def configure(world: World, **changes: object) -> None:
+    """The world's outbound policy, as the settings `changes` would make it."""
+    changed = dataclasses.replace(settings(world.app), **changes)
+    world.app.extensions["portal.outbound"] = Outbound.from_settings(changed)
+
+
+def proxied(world: World, dataset: str, url: str) -> str:
+    """Point the dataset's first resource at `url` and drop its stored copy: the download
+    route then proxies. Returns the download path."""
+    resource_id = world.resources[dataset][0]
+    with database(world.app).transaction() as session:
+        session.get(Resource, resource_id).url = url
+    stored = settings(world.app).instance_dir / "files" / resource_id[:2] / resource_id
+    stored.unlink()
+    return f"/api/v1/datasets/{dataset}/resources/{resource_id}/data"
+
+
+def assert_problem(response, status: int) -> dict:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    assert response.content_type == "application/problem+json"
+    assert SECRET not in response.data
+    return response.get_json()
+
+
+# --- finding 1: the resource proxy -------------------------------------------------------
+
+
+def test_the_proxy_refuses_loopback_and_reads_nothing(world: World, secret: Server) -> None:
+    path = proxied(world, "bus-lines", f"{secret.url}/secret")
+    problem = assert_problem(world.client.get(path), 403)
+    assert secret.hits == 0
+    assert "127.0.0.1" not in json.dumps(problem)  # the upstream address is not shown
+
+
+def test_a_public_redirect_to_loopback_is_refused_at_the_hop(
+    world: World, secret: Server, redirector: Server
+) -> None:
+    configure(world, outbound_allow="127.0.0.2")
+    path = proxied(world, "bus-lines", f"{redirector.url}/file.csv")
+    assert_problem(world.client.get(path), 403)
+    assert redirector.hits == 1 and secret.hits == 0
+
+
+def test_a_departments_allow_list_and_credentials_reach_its_upstream_only(
+    world: World, secret: Server, tmp_path: Path
+) -> None:
+    departments = tmp_path / "departments.toml"
+    departments.write_text(
+        f'[{ORG["name"]}]\nallow = ["127.0.0.1"]\n'
+        f'[{ORG["name"]}.headers]\nAuthorization = "Bearer dept-secret"\n',
+        encoding="utf-8",
+    )
+    configure(world, outbound_departments=str(departments))
+    path = proxied(world, "bus-lines", f"{secret.url}/secret")
+    response = world.client.get(path)
+    assert response.status_code == 200 and response.data == SECRET
+    assert secret.requests[0][1]["Authorization"] == "Bearer dept-secret"
+    assert secret.requests[0][1]["Host"] == secret.url.removeprefix("http://")
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host(
+    world: World, secret: Server, redirector: Server, tmp_path: Path
+) -> None:
+    departments = tmp_path / "departments.yaml"
+    departments.write_text(
+        f"{ORG['name']}:\n  hosts: [127.0.0.2]\n  allow: [127.0.0.0/8]\n"
+        "  headers: {X-Api-Key: dept-secret}\n",
+        encoding="utf-8",
+    )
+    configure(world, outbound_departments=str(departments))
+    path = proxied(world, "bus-lines", f"{redirector.url}/file.csv")
+    assert world.client.get(path).status_code == 200
+    assert redirector.requests[0][1].get("X-Api-Key") == "dept-secret"
+    assert "X-Api-Key" not in secret.requests[0][1]
+
+
+def test_a_slow_upstream_is_a_504(world: World) -> None:
+    def slow(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(2)
+        answer(b"late")(handler)
+
+    server = serve("127.0.0.1", slow)
+    upstream = next(server)
+    try:
+        configure(world, outbound_allow="127.0.0.1", outbound_read_timeout=0.3)
+        path = proxied(world, "bus-lines", f"{upstream.url}/slow.csv")
+        assert_problem(world.client.get(path), 504)
+    finally:
+        next(server, None)
+
+
+def test_an_oversized_answer_is_a_502_and_reading_stops(world: World) -> None:
+    def endless(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.end_headers()  # no Content-Length: the cap is applied as it streams
+        try:
+            for _ in range(1000):
+                handler.wfile.write(b"x" * 65536)
+        except OSError:
+            pass  # the proxy stopped reading
+
+    server = serve("127.0.0.1", endless)
+    upstream = next(server)
+    try:
+        configure(world, outbound_allow="127.0.0.1", outbound_max_bytes=100_000)
+        path = proxied(world, "bus-lines", f"{upstream.url}/big.csv")
+        assert_problem(world.client.get(path), 502)
+    finally:
+        next(server, None)
+
+
+def test_an_upstream_error_is_a_502_not_a_500(world: World) -> None:
+    server = serve("127.0.0.1", answer(b"internal stack trace", status=500))
+    upstream = next(server)
+    try:
+        configure(world, outbound_allow="127.0.0.1")
+        path = proxied(world, "bus-lines", f"{upstream.url}/x.csv")
+        problem = assert_problem(world.client.get(path), 502)
+        assert "stack trace" not in json.dumps(problem)
+    finally:
+        next(server, None)
+
+
+def test_a_file_url_is_never_served(world: World) -> None:
+    path = proxied(world, "bus-lines", "file:///etc/passwd")
+    response = world.client.get(path)
+    assert response.status_code in (403, 404) and b"root:" not in response.data
+
+
+# --- finding 15: no quota spent when the upstream fails -----------------------------------
+
+
+def test_a_failed_upstream_costs_no_quota_and_is_not_audited_as_served(
+    world: World, secret: Server
+) -> None:
+    ids = grant(world)
+    resource_id = ids["resource"]
+    with database(world.app).transaction() as session:
+        session.get(Resource, resource_id).url = f"{secret.url}/secret"
+    (settings(world.app).instance_dir / "files" / resource_id[:2] / resource_id).unlink()
+    token = world.token("enterprise", [f"grant:{ids['grant']}"])
+    path = f"/api/v1/grants/{ids['grant']}/resources/{resource_id}/data"
+    assert_problem(world.call("GET", path, token=token), 403)  # loopback, not allowed
+    configure(world, outbound_allow="127.0.0.1")
+    secret_route_down = f"{secret.url}/secret".replace(secret.url, "http://127.0.0.1:9")
+    with database(world.app).transaction() as session:
+        session.get(Resource, resource_id).url = secret_route_down  # nothing listens
+    assert_problem(world.call("GET", path, token=token), 502)
+    with database(world.app).sessions() as session:
+        assert session.get(Grant, ids["grant"]).used_calls == 0
+        served = session.scalars(select(AuditEntry).where(AuditEntry.action == "data.serve"))
+        assert list(served) == []
+    with database(world.app).transaction() as session:
+        session.get(Resource, resource_id).url = f"{secret.url}/secret"
+    assert world.call("GET", path, token=token).data == SECRET
+    with database(world.app).sessions() as session:
+        assert session.get(Grant, ids["grant"]).used_calls == 1
