@@ -256,6 +256,7 @@ def _too_slow(url: str, limits: Limits) -> UpstreamTimeout:
         f"上游应答超时（每次读取 {limits.read_timeout:g} 秒，总计 {limits.total_timeout:g} 秒）",
         f"the upstream timed out ({limits.read_timeout:g} s per read, "
         f"{limits.total_timeout:g} s in all)",
+        transient=True,
     )
 
 
@@ -271,5 +272,5 @@ def _unreachable(url: str, error: Exception) -> UpstreamFailed:
     # The exception's text may quote what the server sent: name its kind only.
     kind = type(error).__name__
     return UpstreamFailed(
-        url, f"无法连接上游（{kind}）", f"the upstream could not be read ({kind})"
+        url, f"无法连接上游（{kind}）", f"the upstream could not be read ({kind})", transient=True
     )

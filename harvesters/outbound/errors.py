@@ -17,9 +17,12 @@ class OutboundError(Exception):
 
     kind = "failed"
 
-    def __init__(self, url: str, zh: str, en: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, url: str, zh: str, en: str, *, status: int | None = None, transient: bool = False
+    ) -> None:
         self.url = shown_url(url)
         self.status = status  # the upstream's HTTP status, when it answered one
+        self.transient = transient  # the same request might work a moment later
         self.reason: Message = message(zh, en)
         super().__init__(f"{self.url}: {en}")
 
