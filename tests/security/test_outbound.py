@@ -20,14 +20,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
-from portal.models import AuditEntry, Grant, Resource
+from harvesters.dcat import DcatHarvester
+from harvesters.outbound import Reach
+from portal.cli import main
+from portal.harvest.sources import add_source
+from portal.models import AuditEntry, Grant, HarvestJob, Resource
 from portal.outbound import Outbound
 from portal.services import database, settings
 
 from ..access.conftest import ORG, World, world  # noqa: F401 (the fixture)
 from ..access.test_rights import grant
+from ..harvesters.ckan_double import CkanDouble
+from ..web.test_workspace import BASE, csrf, signed_in
 
 SECRET = b"TOP-SECRET-internal-service-0123456789abcdef"
 
@@ -250,3 +257,169 @@ def test_a_failed_upstream_costs_no_quota_and_is_not_audited_as_served(
     assert world.call("GET", path, token=token).data == SECRET
     with database(world.app).sessions() as session:
         assert session.get(Grant, ids["grant"]).used_calls == 1
+
+
+# --- finding 2: harvests, and links inside what they fetch --------------------------------
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str) -> Callable[..., tuple[int, str]]:
+    """`portal …` in this process, on a fresh instance."""
+    env = {"PORTAL_INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": database_url}
+    assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, list(args), env=env)
+        return result.exit_code, result.output
+
+    return run
+
+
+PAGE = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix hydra: <http://www.w3.org/ns/hydra/core#> .
+<https://data.example.cn/catalog> a dcat:Catalog ; dcat:dataset <https://data.example.cn/d/1> .
+<https://data.example.cn/d/1> a dcat:Dataset ; dct:title "公园"@zh .
+<https://data.example.cn/catalog?page=1> a hydra:PartialCollectionView ;
+    hydra:next <{next}> .
+"""
+
+
+def test_a_remote_catalogs_file_link_is_refused_and_the_job_quotes_nothing(
+    cli: Callable[..., tuple[int, str]], tmp_path: Path
+) -> None:
+    local = tmp_path / "local-secret.ttl"
+    local.write_bytes(SECRET + b" is not turtle at all {{{")
+    page = PAGE.format(next=local.as_uri()).encode()
+    server = serve("127.0.0.2", answer(page, content_type="text/turtle"))
+    remote = next(server)
+    try:
+        url = f"{remote.url}/catalog.ttl"
+        code, out = cli(
+            "harvest", "add", "far", "--type", "dcat", "--url", url, "--allow", "127.0.0.2"
+        )
+        assert code == 0, out
+        code, ran = cli("harvest", "run", "far")
+        _, shown = cli("harvest", "show", "far")
+    finally:
+        next(server, None)
+    assert code != 0 and remote.hits == 1
+    assert "http(s)" in shown and local.as_uri() in shown  # why, and which link
+    for output in (ran, shown):
+        assert SECRET[:8] not in output.encode() and b"not turtle" not in output.encode()
+
+
+def test_etc_passwd_as_a_next_page_is_never_read(cli: Callable[..., tuple[int, str]]) -> None:
+    page = PAGE.format(next="file:///etc/passwd").encode()
+    server = serve("127.0.0.2", answer(page, content_type="text/turtle"))
+    remote = next(server)
+    try:
+        cli(
+            "harvest",
+            "add",
+            "pw",
+            "--type",
+            "dcat",
+            "--url",
+            f"{remote.url}/c",
+            "--allow",
+            "127.0.0.2",
+        )
+        _, ran = cli("harvest", "run", "pw")
+        _, shown = cli("harvest", "show", "pw")
+    finally:
+        next(server, None)
+    assert "root:" not in ran + shown and "file:///etc/passwd" in shown
+
+
+def test_jsonld_contexts_are_never_fetched_nor_read(secret: Server, tmp_path: Path) -> None:
+    context_file = tmp_path / "context.jsonld"
+    extra = {"@context": {"extra": "http://purl.org/dc/terms/description"}}
+    context_file.write_text(json.dumps(extra), encoding="utf-8")
+    document = {
+        "@context": [
+            f"{secret.url}/context.jsonld",
+            str(context_file),
+            context_file.as_uri(),
+            {
+                "@import": f"{secret.url}/imported.jsonld",
+                "dcat": "http://www.w3.org/ns/dcat#",
+                "dct": "http://purl.org/dc/terms/",
+            },
+        ],
+        "@graph": [
+            {
+                "@id": "https://data.example.cn/d/1",
+                "@type": "dcat:Dataset",
+                "dct:title": {"@value": "公园", "@language": "zh"},
+                "extra": "from a context that must not be read",
+                "dct:publisher": {"@id": "https://data.example.cn/org/1"},
+            }
+        ],
+    }
+    server = serve(
+        "127.0.0.2", answer(json.dumps(document).encode(), content_type="application/ld+json")
+    )
+    remote = next(server)
+    try:
+        reach = Reach.allowing("127.0.0.2", "127.0.0.1")  # even allowed, a context is not fetched
+        records = list(DcatHarvester(f"{remote.url}/catalog.jsonld", reach=reach).records())
+    finally:
+        next(server, None)
+    assert secret.hits == 0
+    (found,) = [r for r in records if r.kind == "dataset"]
+    assert "from a context" not in json.dumps(found.data, ensure_ascii=False)
+
+
+def test_a_ckan_portal_on_loopback_is_refused_unless_its_source_allows_it(
+    cli: Callable[..., tuple[int, str]],
+) -> None:
+    with CkanDouble.recorded() as double:
+        cli(
+            "harvest", "add", "near", "--type", "ckan", "--url", double.url, "--option", "prefix=qd"
+        )
+        code, out = cli("harvest", "run", "near")
+        assert code != 0 and double.requests == []
+        _, shown = cli("harvest", "show", "near")
+        assert "loopback" in shown
+        cli(
+            "harvest", "add", "allowed", "--type", "ckan", "--url", double.url,
+            "--option", "prefix=qd", "--allow", "127.0.0.1",
+        )  # fmt: skip
+        _, out = cli("harvest", "run", "allowed")
+        # Read: its records are there (this instance lacks their zones: no matter here).
+        assert "allowed: finished" in out and double.requests
+
+
+def test_a_spreadsheet_url_on_loopback_is_refused(
+    cli: Callable[..., tuple[int, str]], secret: Server
+) -> None:
+    url = f"{secret.url}/catalog.xlsx"
+    cli("harvest", "add", "sheet", "--type", "spreadsheet", "--url", url)
+    code, _ = cli("harvest", "run", "sheet")
+    _, shown = cli("harvest", "show", "sheet")
+    assert code != 0 and secret.hits == 0 and "loopback" in shown
+
+
+def test_local_files_only_for_a_source_typed_at_the_command_line(
+    world: World, tmp_path: Path
+) -> None:
+    """A source registered any other way than `portal harvest add` (here: the service,
+    as a future form or API would) reads no file, even when an officer runs it."""
+    local = tmp_path / "catalog.ttl"
+    local.write_bytes(SECRET)
+    with database(world.app).transaction() as session:
+        add_source(session, name="sneaky", type="dcat", url=str(local), publisher=ORG["name"])
+    officer = signed_in(world, "officer")
+    page = officer.get("/workspace/harvest/sneaky", base_url=BASE).get_data(as_text=True)
+    ran = officer.post(
+        "/workspace/harvest/sneaky/run",
+        base_url=BASE,
+        data={"csrf_token": csrf(page)},
+        headers={"Referer": f"{BASE}/workspace/harvest/sneaky"},
+    )
+    assert ran.status_code == 302
+    with database(world.app).sessions() as session:
+        job = session.scalar(select(HarvestJob).order_by(HarvestJob.id.desc()))
+        assert job.status == "failed" and "local files" in job.error
+        assert SECRET.decode()[:8] not in job.error
