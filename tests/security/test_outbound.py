@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from harvesters.dcat import DcatHarvester
-from harvesters.outbound import Reach
+from harvesters.outbound import AllowList, OutboundClient, Reach, RefusedDestination
 from portal.cli import main
 from portal.harvest.sources import add_source
 from portal.models import AuditEntry, Grant, HarvestJob, Resource
@@ -423,3 +424,82 @@ def test_local_files_only_for_a_source_typed_at_the_command_line(
         job = session.scalar(select(HarvestJob).order_by(HarvestJob.id.desc()))
         assert job.status == "failed" and "local files" in job.error
         assert SECRET.decode()[:8] not in job.error
+
+
+# --- the address policy itself --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",  # cloud metadata
+        "100.64.0.1",  # CG-NAT
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",  # IPv4-mapped
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "::",
+    ],
+)
+def test_every_non_public_form_is_refused(address: str) -> None:
+    client = OutboundClient()
+    host = f"[{address}]" if ":" in address else address
+    with pytest.raises(RefusedDestination):
+        client.fetch(f"http://{host}:9/")
+
+
+def test_a_name_that_rebinds_after_the_check_still_reaches_the_checked_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: the name answers the allowed 127.0.0.2 once, then 127.0.0.1. The
+    connection goes to the address that was checked, on the same port as the secret."""
+    public = ThreadingHTTPServer(("127.0.0.2", 0), _Plain)
+    port = public.server_address[1]
+    try:
+        internal = ThreadingHTTPServer(("127.0.0.1", port), _Secret)
+    except OSError:
+        public.server_close()
+        pytest.skip("the port is taken on 127.0.0.1")
+    for server in (public, internal):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    real = socket.getaddrinfo
+    answers = iter(["127.0.0.2"])
+
+    def rebinding(host: str, *args: object, **kwargs: object) -> list:  # type: ignore[type-arg]
+        if host == "rebind.example":
+            address = next(answers, "127.0.0.1")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    try:
+        body, _ = OutboundClient(AllowList.parse(["127.0.0.2"])).fetch(
+            f"http://rebind.example:{port}/"
+        )
+    finally:
+        for server in (public, internal):
+            server.shutdown()
+            server.server_close()
+    assert body == b"public" and SECRET not in body
+
+
+class _Plain(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # the name http.server calls
+        answer(b"public")(self)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+class _Secret(_Plain):
+    def do_GET(self) -> None:
+        answer(SECRET)(self)
