@@ -9,6 +9,7 @@ never served, whatever a grant says.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import tempfile
 from collections.abc import Callable, Iterator
@@ -48,6 +49,7 @@ from .audit import AuditLog
 from .files import CHUNK, FileStore
 from .tokens import Caller
 
+log = logging.getLogger(__name__)
 NEVER_SERVED_GRADES = frozenset({"core", "important"})
 SPOOL_IN_MEMORY = 1024 * 1024  # a proxied answer past this size waits on disk
 
@@ -266,6 +268,8 @@ class Grants:
             fetched = client.fetch_into(resource.url, spool)
         except OutboundError as error:
             spool.close()
+            # The operator's log names the upstream; the caller's problem does not.
+            log.warning("proxy for resource %s: %s", resource.id, error)
             raise _upstream_problem(error) from error
         spool.seek(0)
         return Download(_spooled(spool), name, media_type, fetched.size)
