@@ -36,6 +36,7 @@ from .formats.ckan import (
     package_organization,
     slug_prefix,
 )
+from .outbound import OutboundError, Reach
 
 # Statuses worth asking again: the portal or a proxy in front of it is busy or restarting.
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -66,6 +67,8 @@ class CkanHarvester:
         timeout: seconds to wait for one answer (default 60).
         user_agent: the User-Agent header sent.
         get_only: use GET rather than POST for actions (default True: read-only, cacheable).
+        reach: what may be reached (`outbound.Reach`); ckanapi's requests go through its
+            outbound session (address policy, redirects re-checked, size and time bounds).
     """
 
     name = "ckan"
@@ -86,6 +89,7 @@ class CkanHarvester:
         timeout: float = 60.0,
         user_agent: str = "qingdao-open-data-harvester (+ckanapi)",
         get_only: bool = True,
+        reach: Reach | None = None,
     ) -> None:
         if not 1 <= page_size <= 1000:
             raise ValueError("page_size must be between 1 and 1000 (CKAN's maximum rows)")
@@ -100,7 +104,7 @@ class CkanHarvester:
         self.backoff = backoff
         self.timeout = timeout
         self._status: int | None = None
-        session = requests.Session()
+        session = (reach or Reach()).client.session()
         session.hooks["response"].append(self._remember_status)
         self.ckan = RemoteCKAN(
             self.url, apikey=api_key, user_agent=user_agent, get_only=get_only, session=session
@@ -201,7 +205,7 @@ class CkanHarvester:
                 raise HarvestSourceError(_refused(url, error), url) from error
             except ServerIncompatibleError as error:
                 raise HarvestSourceError(_not_ckan(url), url) from error
-            except (CKANAPIError, requests.RequestException) as error:
+            except (CKANAPIError, requests.RequestException, OutboundError) as error:
                 if not self._transient(error) or attempt == self.retries:
                     reason = (
                         f"HTTP {self._status}: {_short(error)}" if self._status else _short(error)
@@ -211,6 +215,8 @@ class CkanHarvester:
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def _transient(self, error: Exception) -> bool:
+        if isinstance(error, OutboundError):  # refused, too large: asking again is no use
+            return error.transient
         if isinstance(error, SearchError | requests.ConnectionError | requests.Timeout):
             return True
         return isinstance(error, CKANAPIError) and self._status in TRANSIENT_STATUSES
@@ -252,9 +258,11 @@ def _solr_term(value: str) -> str:
 
 
 def _refused(url: str, error: Exception) -> Message:
+    # The portal's error dict is its own text: name the kind of refusal, quote nothing.
+    kind = type(error).__name__
     return message(
-        f"CKAN 门户拒绝了请求 {url}：{error}",
-        f"The CKAN portal refused {url}: {error}",
+        f"CKAN 门户拒绝了请求 {url}（{kind}）",
+        f"The CKAN portal refused {url} ({kind}).",
     )
 
 
@@ -273,5 +281,7 @@ def _failed(url: str, reason: str, attempts: int) -> Message:
 
 
 def _short(error: Exception) -> str:
-    text = str(error) or type(error).__name__
-    return text if len(text) <= 300 else text[:300] + "…"
+    """What failed, without what the server sent (ckanapi's errors carry the body)."""
+    if isinstance(error, OutboundError):
+        return error.reason["en"]
+    return type(error).__name__

@@ -50,6 +50,7 @@ from schemas.base import VocabTerm
 
 from .base import HarvestSourceError, SourceRecord, stable_name
 from .labels import field_for, relabel
+from .outbound import OutboundError, Reach
 from .spreadsheet_io import detect_encoding
 from .values import clean, map_term, map_terms
 
@@ -114,6 +115,8 @@ class CnPortalHarvester:
     - labels: the source's own labels, {label: profile field}; they win over the data file.
     - since: a date or ISO string (an incremental run): leave out datasets whose 更新时间 is
       older; a dataset without one is always kept.
+    - reach: what may be read (`outbound.Reach`); exports are local files, read only when
+      it allows local files (a path typed at the command line).
     """
 
     name = "cnportal"
@@ -125,8 +128,10 @@ class CnPortalHarvester:
         prefix: str | None = None,
         labels: Mapping[str, str] | None = None,
         since: date | str | None = None,
+        reach: Reach | None = None,
     ) -> None:
         self.path = Path(path)
+        self.reach = reach or Reach()
         self.prefix = _slug(prefix) if prefix else None
         self.rules = load_rules()
         self.labels = {**self.rules.labels, **(labels or {})}
@@ -149,6 +154,11 @@ class CnPortalHarvester:
         yield from datasets
 
     def _files(self) -> list[Path]:
+        try:
+            self.reach.local_path(str(self.path))
+        except OutboundError as error:
+            reason = error.describe()
+            raise _source_error(reason["zh"], reason["en"], self.path) from error
         if self.path.is_dir():
             files = sorted(
                 p

@@ -7,10 +7,10 @@ both onto our profile (the vocabulary mappings are data in data/dcat.yaml).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
-import urllib.request
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from schemas import message
 from .base import HarvestSourceError, SourceRecord
 from .dcat_json import DcatMapper, read_data_json
 from .dcat_rdf import next_pages, read_datasets
+from .outbound import OutboundClient, OutboundError, Reach
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,13 @@ class DcatHarvester:
       extension or the Content-Type, else guessed from the first character.
     - prefix: prefix of harvested names (stable_name). Default: the file stem or URL host.
     - max_pages: how many Hydra pages to read at most (default 100).
-    - timeout: seconds per HTTP request (default 30).
+    - timeout: seconds an HTTP request may stay silent (default 30, at most the instance's).
+    - reach: what may be read (`outbound.Reach`): the network under the instance's policy,
+      and local files only for a path typed at the command line. Not a source option.
+
+    Links found in a document (hydra:next) are read through the same reach: from a remote
+    document only http(s) URLs the policy allows. JSON-LD is parsed from the bytes fetched
+    here, and a remote `@context` (or `@import`) is never fetched: it is dropped.
     - since: a date, datetime or ISO string (an incremental run): leave out datasets whose
       dct:modified is older; a dataset that gives no date is always kept.
     """
@@ -116,12 +123,13 @@ class DcatHarvester:
         max_pages: int = 100,
         timeout: float = 30.0,
         since: date | str | None = None,
+        reach: Reach | None = None,
     ) -> None:
         self.location = str(path_or_url)
         self.format = _format_option(format)
         self.prefix = _slug(prefix or _default_prefix(self.location))
         self.max_pages = max(1, int(max_pages))
-        self.timeout = timeout
+        self.reach = _with_timeout(reach or Reach(), timeout)
         self.since = _since_option(since)
 
     def records(self) -> Iterator[SourceRecord]:
@@ -167,29 +175,36 @@ class DcatHarvester:
                 log.warning("%s: stopped after max_pages=%d", self.location, self.max_pages)
                 break
             seen.add(following[0])  # as linked, in case the server redirects it elsewhere
-            document = self._fetch(following[0])
+            document = self._fetch(following[0], found_in=document.base)
         return pages
 
     def _page_syntax(self, document: Document) -> str:
         syntax = self.format or _syntax_of(document.base, document)
         return "json-ld" if syntax in ("json", "data.json") else syntax
 
-    def _fetch(self, location: str) -> Document:
-        if re.match(r"^https?://", location, re.I):
-            return _fetch_http(location, self.timeout)
-        if location.lower().startswith("file:"):  # a Hydra link, resolved against a file
-            path = Path(urllib.request.url2pathname(urlparse(location).path))
-        else:
-            path = Path(location)
+    def _fetch(self, location: str, found_in: str | None = None) -> Document:
+        """The source itself, or (`found_in`: the page that links it) a next page."""
         try:
-            data = path.read_bytes()
-        except OSError as error:
+            read = self.reach.read(location, found_in=found_in, accept=ACCEPT)
+        except OutboundError as error:
+            reason = error.describe()
+            verb = "fetch" if re.match(r"^https?://", location, re.I) else "read"
             raise _source_error(
-                f"无法读取 DCAT 目录文件 {path}（{error.strerror}）",
-                f"Cannot read the DCAT catalog file {path} ({error.strerror}).",
-                str(path),
+                f"无法获取 DCAT 目录：{reason['zh']}",
+                f"Cannot {verb} the DCAT catalog: {reason['en']}",
+                error.url,
             ) from error
-        return Document(data, None, path.resolve().as_uri(), path.name)
+        display = Path(urlparse(read.url).path).name if read.local else read.url
+        return Document(read.data, read.content_type, read.url, display)
+
+
+def _with_timeout(reach: Reach, timeout: float) -> Reach:
+    """The reach, its read timeout lowered to `timeout` (never raised past the policy's)."""
+    client = reach.client
+    limits = dataclasses.replace(
+        client.limits, read_timeout=min(float(timeout), client.limits.read_timeout)
+    )
+    return Reach(OutboundClient(client.allow, limits, client.credentials), reach.local_files)
 
 
 def _map_safely(mapper: DcatMapper, raw: Any, where: str) -> SourceRecord:
@@ -202,38 +217,6 @@ def _map_safely(mapper: DcatMapper, raw: Any, where: str) -> SourceRecord:
             f"Could not read this dataset ({type(error).__name__}: {error}).",
         )
         return SourceRecord("dataset", {}, where, (problem,))
-
-
-def _fetch_http(url: str, timeout: float) -> Document:
-    headers = {"Accept": ACCEPT, "User-Agent": "qingdao-portal-harvester"}
-    try:
-        import requests
-    except ImportError:  # urllib is enough when requests is not installed
-        requests = None  # type: ignore[assignment]
-    try:
-        if requests is not None:
-            response = requests.get(url, headers=headers, timeout=timeout)
-            response.raise_for_status()
-            data, content_type, final = (
-                response.content,
-                response.headers.get("Content-Type"),
-                response.url,
-            )
-        else:
-            request = urllib.request.Request(url, headers=headers)
-            with urllib.request.urlopen(request, timeout=timeout) as reply:
-                data, content_type, final = (
-                    reply.read(),
-                    reply.headers.get("Content-Type"),
-                    reply.url,
-                )
-    except Exception as error:  # every transport failure is alike to us
-        raise _source_error(
-            f"无法获取 DCAT 目录 {url}（{error}）",
-            f"Cannot fetch the DCAT catalog {url} ({error}).",
-            url,
-        ) from error
-    return Document(data, content_type, final or url, final or url)
 
 
 def _syntax_of(location: str, document: Document) -> str:
@@ -252,11 +235,20 @@ def _load_json(document: Document) -> Any:
     try:
         return json.loads(document.data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        where = _position(error)
         raise _source_error(
-            f"{document.display} 不是有效的 JSON（{error}）",
-            f"{document.display} is not valid JSON ({error}).",
+            f"{document.display} 不是有效的 JSON（{where}）",
+            f"{document.display} is not valid JSON ({where}).",
             document.base,
         ) from error
+
+
+def _position(error: Exception) -> str:
+    """Where a document is broken, without quoting it (it may be anyone's bytes)."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg}, line {error.lineno} column {error.colno}"
+    line = getattr(error, "lines", None) or getattr(error, "lineno", None)
+    return f"{type(error).__name__}, line {line}" if line else type(error).__name__
 
 
 def _is_data_json(doc: Any) -> bool:
@@ -285,18 +277,72 @@ def _has_keywords(item: dict[str, Any]) -> bool:
 
 def _parse(document: Document, syntax: str) -> Graph:
     graph = Graph()
+    data: bytes | dict[str, Any] = document.data
+    if syntax == "json-ld":
+        data = _without_remote_contexts(_load_json(document), document.display)
     try:
         with warnings.catch_warnings():
             # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph: not ours to fix.
             warnings.simplefilter("ignore", DeprecationWarning)
-            graph.parse(data=document.data, format=syntax, publicID=document.base)
+            graph.parse(data=data, format=syntax, publicID=document.base)
     except Exception as error:  # rdflib's parsers raise many kinds
+        # Their messages quote the document: say where, not what.
+        where = _position(error)
         raise _source_error(
-            f"{document.display} 无法按 {syntax} 解析（{error}）",
-            f"{document.display} cannot be parsed as {syntax} ({error}).",
+            f"{document.display} 无法按 {syntax} 解析（{where}）",
+            f"{document.display} cannot be parsed as {syntax} ({where}).",
             document.base,
         ) from error
     return graph
+
+
+class _Dropped:
+    """A remote context, left out."""
+
+
+def _without_remote_contexts(doc: Any, display: str) -> dict[str, Any]:
+    """The JSON-LD document with every context that names another document (a URL or a
+    path, in `@context` or `@import`) left out: rdflib would fetch it, from the network
+    or the disk, outside the outbound policy. Inline contexts stay. rdflib takes a
+    document as a dict: a top-level array becomes the @graph it means."""
+    dropped: list[str] = []
+    cleaned = _clean(doc, dropped)
+    if dropped:
+        log.warning("%s: remote JSON-LD contexts not fetched: %s", display, dropped[:5])
+    return cleaned if isinstance(cleaned, dict) else {"@graph": cleaned}
+
+
+def _clean(node: Any, dropped: list[str]) -> Any:
+    if isinstance(node, list):
+        return [_clean(item, dropped) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "@import":  # a context importing another document
+            dropped.append(str(value)[:200])
+            continue
+        if key == "@context":
+            value = _context(value, dropped)
+            if isinstance(value, _Dropped):
+                continue
+            out[key] = value
+            continue
+        out[key] = _clean(value, dropped)
+    return out
+
+
+def _context(value: Any, dropped: list[str]) -> Any:
+    items = value if isinstance(value, list) else [value]
+    kept = []
+    for item in items:
+        if item is None or isinstance(item, dict):
+            kept.append(_clean(item, dropped))  # scoped contexts inside are cleaned too
+        else:
+            dropped.append(str(item)[:200])
+    if isinstance(value, list):
+        return kept
+    return kept[0] if kept else _Dropped()
 
 
 def _since_option(value: date | str | None) -> str | None:

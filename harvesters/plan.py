@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from .base import RecordKind, SourceRecord
+from .base import HarvestSourceError, RecordKind, SourceRecord
+from .outbound import OutboundError, Reach
 
 PLAN_FILE = Path(__file__).parent / "data" / "plan-2025.yaml"
 SECTIONS: tuple[tuple[str, RecordKind], ...] = (
@@ -20,11 +21,18 @@ SECTIONS: tuple[tuple[str, RecordKind], ...] = (
 class PlanHarvester:
     name = "plan"
 
-    def __init__(self, path: str | Path = "bundled") -> None:
+    def __init__(self, path: str | Path = "bundled", *, reach: Reach | None = None) -> None:
         # "bundled" (or nothing) is the file shipped with the package, wherever it is installed.
-        self.path = PLAN_FILE if str(path) in ("", "bundled") else Path(path)
+        self.bundled = str(path) in ("", "bundled")
+        self.path = PLAN_FILE if self.bundled else Path(path)
+        self.reach = reach or Reach()  # another file: only if it allows local files
 
     def records(self) -> Iterator[SourceRecord]:
+        if not self.bundled:
+            try:
+                self.reach.local_path(str(self.path))
+            except OutboundError as error:
+                raise HarvestSourceError(error.describe()) from error
         # Parse once into nodes (libyaml when present), which keep their line numbers.
         root = yaml.compose(self.path.read_text(encoding="utf-8"), Loader=_Loader)
         sections = dict((k.value, v) for k, v in root.value) if _is_mapping(root) else {}

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,7 @@ from schemas import Message, message
 
 from .base import SourceRecord
 from .labels import fold
+from .outbound import OutboundError, Reach
 from .spreadsheet_cells import config
 from .spreadsheet_dcat import DcatReader, is_dcat_workbook
 from .spreadsheet_io import HarvestSourceError, RawSheet, Table, read_csv, read_workbook
@@ -67,7 +67,6 @@ from .spreadsheet_template import TemplateReader, find_catalog, find_items
 __all__ = ["HarvestSourceError", "SpreadsheetHarvester"]
 DEFAULT_PREFIX = "catalog"
 FIELDS_SUFFIX = ".信息项.csv"
-DOWNLOAD_TIMEOUT = 60
 
 
 class SpreadsheetHarvester:
@@ -80,6 +79,8 @@ class SpreadsheetHarvester:
         fields_file: for a CSV catalog, the 信息项 CSV; default ``<name>.信息项.csv`` beside
             it, if present.
         layout: ``auto`` (default), ``template`` or ``dcat`` to skip the detection.
+        reach: what may be read (`outbound.Reach`): a URL is downloaded through its
+            outbound client; a file (and ``fields_file``) only if it allows local files.
     """
 
     name = "spreadsheet"
@@ -90,6 +91,8 @@ class SpreadsheetHarvester:
         prefix: str | None = None,
         fields_file: str | None = None,
         layout: str = "auto",
+        *,
+        reach: Reach | None = None,
     ) -> None:
         if layout not in ("auto", "template", "dcat"):
             raise ValueError(f"layout must be auto, template or dcat, not {layout!r}")
@@ -98,9 +101,10 @@ class SpreadsheetHarvester:
         self.prefix = prefix or _prefix_from(self.file_name)
         self.fields_file = fields_file
         self.layout = layout
+        self.reach = reach or Reach()
 
     def records(self) -> Iterator[SourceRecord]:
-        path = _local(self.source)
+        path = _local(self.source, self.reach)
         try:
             if path.suffix.lower() in (".csv", ".txt", ".tsv"):
                 yield from self._csv(path)
@@ -158,7 +162,12 @@ class SpreadsheetHarvester:
                 f"{self.file_name}: no header row of known columns (数据目录名称, 数据提供方 …)"
             )
         items = None
-        companion = Path(self.fields_file) if self.fields_file else _companion(path)
+        companion = _companion(path)
+        if self.fields_file:
+            try:
+                companion = self.reach.local_path(self.fields_file)
+            except OutboundError as error:
+                raise HarvestSourceError(error.describe()["en"]) from error
         if companion is not None:
             items = find_items(read_csv(companion), companion.name, None)
             if items is None:
@@ -193,19 +202,26 @@ def _is_url(text: str) -> bool:
     return urlparse(text).scheme in ("http", "https")
 
 
-def _local(path_or_url: str) -> Path:
-    """The file itself, or a downloaded copy of a URL (keeping its suffix)."""
+def _local(path_or_url: str, reach: Reach) -> Path:
+    """The file itself (if the reach allows local files), or a downloaded copy of a URL
+    (keeping its suffix), fetched through the outbound client."""
     if not _is_url(path_or_url):
-        path = Path(path_or_url)
+        try:
+            path = reach.local_path(path_or_url)
+        except OutboundError as error:
+            raise HarvestSourceError(error.describe()["en"]) from error
         if not path.is_file():
             raise HarvestSourceError(f"{path}: no such file")
         return path
     suffix = Path(urlparse(path_or_url).path).suffix or ".xlsx"
-    try:
-        with urllib.request.urlopen(path_or_url, timeout=DOWNLOAD_TIMEOUT) as response:
-            content = response.read()
-    except OSError as error:
-        raise HarvestSourceError(f"{path_or_url}: cannot download ({error})") from error
     with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as out:
-        out.write(content)
+        try:
+            reach.client.fetch_into(path_or_url, out)
+        except OutboundError as error:
+            out.close()
+            Path(out.name).unlink(missing_ok=True)
+            reason = error.describe()
+            raise HarvestSourceError(
+                f"cannot download: {reason['en']} / 无法下载：{reason['zh']}"
+            ) from error
     return Path(out.name)

@@ -15,6 +15,7 @@ from schemas import load_policy
 
 from .config import Settings, load_settings
 from .db import Database
+from .outbound import Outbound
 from .search import make_backend
 
 
@@ -37,6 +38,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["portal.db"] = Database(settings.sqlalchemy_url, echo=settings.sql_echo)
     app.extensions["portal.policy"] = load_policy(settings.grade_policy or None)
     app.extensions["portal.search"] = make_backend(settings)
+    app.extensions["portal.outbound"] = Outbound.from_settings(settings)
 
     from .api import blueprint as api_blueprint
     from .api.ckan_dispatch import blueprint as ckan_blueprint

@@ -122,6 +122,41 @@ class Settings:
         "Send the session cookie over HTTPS only. Set false only for plain-HTTP local use.",
     )
 
+    outbound_allow: str = _setting(
+        "",
+        "PORTAL_OUTBOUND_ALLOW",
+        "Non-public destinations every outbound fetch (resource proxy, harvests) may reach: "
+        "addresses, CIDRs or host names (`.internal` for a whole domain), comma-separated. "
+        "Loopback, private, link-local, CG-NAT, multicast and reserved addresses are refused "
+        "otherwise. A harvest source adds its own (`portal harvest add --allow`), a department "
+        "its own (`outbound_departments`).",
+    )
+    outbound_departments: str = _setting(
+        "",
+        "PORTAL_OUTBOUND_DEPARTMENTS",
+        "TOML or YAML file, per department (organization name): `hosts` its resources' "
+        "upstreams live on, `headers` sent to those hosts only when the proxy fetches its "
+        "resources (credentials such as `Authorization`; never shown), `allow` non-public "
+        "addresses its resources and harvest sources may reach. Empty: none.",
+    )
+    outbound_read_timeout: float = _setting(
+        30.0,
+        "PORTAL_OUTBOUND_READ_TIMEOUT",
+        "Seconds an outbound fetch waits for the upstream to connect or to send more.",
+    )
+    outbound_total_timeout: float = _setting(
+        300.0,
+        "PORTAL_OUTBOUND_TOTAL_TIMEOUT",
+        "Seconds one outbound fetch may take in all, redirects and body included (over it: "
+        "504 for the proxy, a failed harvest).",
+    )
+    outbound_max_bytes: int = _setting(
+        256 * 1024 * 1024,
+        "PORTAL_OUTBOUND_MAX_BYTES",
+        "Largest answer an outbound fetch reads, in bytes (over it: 502 for the proxy, a "
+        "failed harvest).",
+    )
+
     @property
     def instance_dir(self) -> Path:
         return Path(self.instance_path).resolve()

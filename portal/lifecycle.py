@@ -11,7 +11,7 @@ from .harvest import HarvestReport
 from .harvest.runner import Progress
 from .harvest.sources import add_source, run_source
 from .models import Dataset, HarvestSource
-from .services import audit_anchor, database, policy, settings
+from .services import audit_anchor, database, outbound, policy, settings
 
 
 def initialize(app: Flask) -> None:
@@ -43,7 +43,12 @@ def load_plan(app: Flask, progress: Progress | None = None) -> HarvestReport:
     with db.transaction() as session:
         ensure_plan_source(session)
     run = run_source(
-        db, PLAN_SOURCE, policy=policy(app), progress=progress, audit_anchor=audit_anchor(app)
+        db,
+        PLAN_SOURCE,
+        policy=policy(app),
+        progress=progress,
+        audit_anchor=audit_anchor(app),
+        outbound=outbound(app),
     )
     if run.error:
         raise RuntimeError(f"the plan catalog could not be loaded: {run.error}")

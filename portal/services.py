@@ -13,6 +13,7 @@ from .access import Access, FileStore
 from .catalog import Catalog
 from .config import Settings
 from .db import Database
+from .outbound import Outbound
 from .search import Indexer, SearchBackend
 
 
@@ -26,6 +27,11 @@ def database(app: Flask | None = None) -> Database:
 
 def policy(app: Flask | None = None) -> GradePolicy:
     return (app or current_app).extensions["portal.policy"]
+
+
+def outbound(app: Flask | None = None) -> Outbound:
+    """The instance's outbound policy (allow lists, limits, department credentials)."""
+    return (app or current_app).extensions["portal.outbound"]
 
 
 def search_backend(app: Flask | None = None) -> SearchBackend:
@@ -54,4 +60,5 @@ def access(session: Session, app: Flask | None = None) -> Access:
         FileStore(instance / "files"),
         anchor=audit_anchor(app),
         holidays=settings(app).holiday_dates,
+        outbound=outbound(app),
     )

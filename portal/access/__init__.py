@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from schemas import GradePolicy
 
+from ..outbound import Outbound
 from . import rights
 from .accounts import Accounts
 from .applications import Applications
@@ -34,6 +35,7 @@ class Access:
     files: FileStore
     anchor: Path | None = None
     holidays: Collection[date] = field(default_factory=tuple)
+    outbound: Outbound = field(default_factory=Outbound)
 
     @property
     def audit(self) -> AuditLog:
@@ -53,7 +55,7 @@ class Access:
 
     @property
     def grants(self) -> Grants:
-        return Grants(self.session, self.audit, self.files)
+        return Grants(self.session, self.audit, self.files, self.outbound)
 
     @property
     def stewardship(self) -> Stewardship:

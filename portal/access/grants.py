@@ -9,31 +9,49 @@ never served, whatever a grant says.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
-import urllib.request
+import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from harvesters.outbound import (
+    OutboundError,
+    RefusedDestination,
+    ResponseTooLarge,
+    UpstreamTimeout,
+)
 from schemas import message
 from schemas.access import UsageReportSchema
 
 from ..catalog import popularity
-from ..catalog.errors import Forbidden, Invalid, NotFound, QuotaExhausted
+from ..catalog.errors import (
+    BadUpstream,
+    CatalogError,
+    DestinationRefused,
+    Forbidden,
+    Invalid,
+    NotFound,
+    QuotaExhausted,
+    UpstreamTimedOut,
+)
 from ..db import utcnow
 from ..models import Dataset, Grant, Resource, UsageReport, User
+from ..outbound import Outbound
 from . import rights
 from .applications import REPORT_EVERY, load_input
 from .audit import AuditLog
 from .files import CHUNK, FileStore
 from .tokens import Caller
 
+log = logging.getLogger(__name__)
 NEVER_SERVED_GRADES = frozenset({"core", "important"})
-PROXY_TIMEOUT = 30  # seconds to wait for a department's endpoint
+SPOOL_IN_MEMORY = 1024 * 1024  # a proxied answer past this size waits on disk
 
 
 @dataclass
@@ -51,6 +69,7 @@ class Grants:
     session: Session
     audit: AuditLog
     files: FileStore
+    outbound: Outbound = field(default_factory=Outbound)
 
     def get(self, user: User, grant_id: int) -> Grant:
         grant = self.session.get(Grant, grant_id)
@@ -121,6 +140,9 @@ class Grants:
         if resource_id not in grant.resource_ids:
             raise Forbidden.because("该资源不在授权范围内", "This resource is not in the grant.")
         resource = self._servable(grant.dataset, resource_id)
+        if grant.used_calls >= grant.quota_calls:
+            raise _used_up(grant)
+        # The upstream is read before the call is counted: a failed fetch costs nothing.
         source = self._source(resource)
         counted = self.session.execute(
             update(Grant)
@@ -129,16 +151,7 @@ class Grants:
             .execution_options(synchronize_session=False)
         )
         if counted.rowcount == 0:  # type: ignore[attr-defined]
-            raise QuotaExhausted(
-                {
-                    "_": [
-                        message(
-                            f"授权的 {grant.quota_calls} 次调用已用完",
-                            f"The grant's {grant.quota_calls} calls are used up.",
-                        )
-                    ]
-                }
-            )
+            raise _used_up(grant)
         popularity.bump(self.session, grant.dataset_id)
         self.audit.append(
             "data.serve",
@@ -232,7 +245,7 @@ class Grants:
             path = self.files.path(resource.id)
             return Download(self.files.read(resource.id), name, media_type, path.stat().st_size)
         if resource.url and resource.url.startswith(("http://", "https://")):
-            return Download(_proxied(resource.url), name, media_type, None)
+            return self._proxied(resource, name, media_type)
         raise NotFound(
             {
                 "_": [
@@ -244,12 +257,80 @@ class Grants:
             }
         )
 
+    def _proxied(self, resource: Resource, name: str, media_type: str) -> Download:
+        """The department's endpoint, read whole (within the outbound limits) before
+        anything is counted; with the department's credentials, kept server side."""
+        department = resource.dataset.publisher.name if resource.dataset else None
+        client = self.outbound.proxy_client(department, resource.url)
+        # closed by _spooled once sent, or here on failure
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        try:
+            fetched = client.fetch_into(resource.url, spool)
+        except OutboundError as error:
+            spool.close()
+            # The operator's log names the upstream; the caller's problem does not.
+            log.warning("proxy for resource %s: %s", resource.id, error)
+            raise _upstream_problem(error) from error
+        spool.seek(0)
+        return Download(_spooled(spool), name, media_type, fetched.size)
 
-def _proxied(url: str) -> Iterator[bytes]:
-    request = urllib.request.Request(url, headers={"User-Agent": "qingdao-data-portal"})
-    with urllib.request.urlopen(request, timeout=PROXY_TIMEOUT) as response:
-        while chunk := response.read(CHUNK):
+
+def _used_up(grant: Grant) -> QuotaExhausted:
+    return QuotaExhausted(
+        {
+            "_": [
+                message(
+                    f"授权的 {grant.quota_calls} 次调用已用完",
+                    f"The grant's {grant.quota_calls} calls are used up.",
+                )
+            ]
+        }
+    )
+
+
+def _spooled(spool: IO[bytes]) -> Iterator[bytes]:
+    with spool:
+        while chunk := spool.read(CHUNK):
             yield chunk
+
+
+def _upstream_problem(error: OutboundError) -> CatalogError:
+    """The problem the caller sees: the kind of failure, never the upstream's address
+    (not the public's to see) nor anything it sent."""
+    if isinstance(error, RefusedDestination):
+        return DestinationRefused(
+            {
+                "_": [
+                    message(
+                        "该资源的上游地址不在平台可访问的范围内，未获取数据",
+                        "The resource's upstream address is not one the portal may reach; "
+                        "nothing was fetched.",
+                    )
+                ]
+            }
+        )
+    if isinstance(error, UpstreamTimeout):
+        return UpstreamTimedOut(
+            {"_": [message("部门接口应答超时", "The department's endpoint timed out.")]}
+        )
+    if isinstance(error, ResponseTooLarge):
+        return BadUpstream(
+            {
+                "_": [
+                    message(
+                        "部门接口的应答超过平台代理的大小上限",
+                        "The department's endpoint sent more than the proxy's size limit.",
+                    )
+                ]
+            }
+        )
+    zh = f"部门接口出错（HTTP {error.status}）" if error.status else "部门接口出错"
+    en = (
+        f"The department's endpoint failed (HTTP {error.status})."
+        if error.status
+        else ("The department's endpoint failed.")
+    )
+    return BadUpstream({"_": [message(zh, en)]})
 
 
 def metered(chunks: Iterator[bytes], on_done: Callable[[int], None]) -> Iterator[bytes]:

@@ -41,7 +41,9 @@ TITLES = {
     413: "Request too large",
     422: "Invalid input",
     429: "Too many requests",
+    502: "Bad gateway",
     503: "Service unavailable",
+    504: "Gateway timeout",
     507: "Insufficient storage",
 }
 

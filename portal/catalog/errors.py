@@ -56,3 +56,19 @@ class QuotaExhausted(CatalogError):
     """A grant's call quota is used up: more calls need a new application."""
 
     status = 429
+
+
+class DestinationRefused(CatalogError):
+    """The upstream address of a resource is not one the portal fetches from."""
+
+    status = 403
+
+
+class BadUpstream(CatalogError):
+    """The upstream failed, or sent more than the portal reads."""
+
+    status = 502
+
+
+class UpstreamTimedOut(CatalogError):
+    status = 504

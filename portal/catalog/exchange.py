@@ -44,6 +44,8 @@ from .zones import validate as validate_zone
 
 FORMAT = "qingdao-portal-catalog"
 SOURCE_COLUMNS = ("name", "type", "url", "publisher", "zones", "defaults", "options", "schedule")
+# Newer columns, with the value an older export's sources get.
+SOURCE_DEFAULTS = {"allow": [], "local_files_allowed": False}
 VERSION = 1
 Progress = Callable[[str], None]
 
@@ -72,7 +74,9 @@ def _export_lines(session: Session) -> Iterator[dict[str, Any]]:
         yield {
             "kind": "harvest_source",
             "created": source.created_at.isoformat(),
-            "data": {column: getattr(source, column) for column in SOURCE_COLUMNS},
+            "data": {
+                column: getattr(source, column) for column in (*SOURCE_COLUMNS, *SOURCE_DEFAULTS)
+            },
         }
     for zone in session.scalars(
         select(Zone).order_by(Zone.code).options(selectinload(Zone.scenarios))
@@ -187,6 +191,7 @@ def _import_line(catalog: Catalog, line: dict[str, Any]) -> str:
             HarvestSource(
                 created_at=datetime.fromisoformat(line["created"]),
                 **{column: data.get(column) for column in SOURCE_COLUMNS},
+                **{column: data.get(column, empty) for column, empty in SOURCE_DEFAULTS.items()},
             )
         )
     elif kind == "zone":

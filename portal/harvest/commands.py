@@ -15,7 +15,7 @@ from rich.table import Table
 
 from ..catalog import CatalogError
 from ..search.follow import START_AFTER, IndexFollower
-from ..services import audit_anchor, database, policy, settings
+from ..services import audit_anchor, database, outbound, policy, settings
 
 if TYPE_CHECKING:  # the commands import what they use when they run: `portal` starts fast
     from flask import Flask
@@ -76,6 +76,14 @@ def _add_command(hooks: CliHooks) -> click.Command:
         help="Harvester option, e.g. prefix=gz (JSON values allowed).",
     )
     @click.option("--schedule", help="hourly, daily, weekly or 'every N(m|h|d)'.")
+    @click.option(
+        "--allow",
+        "allow",
+        multiple=True,
+        metavar="CIDR|HOST",
+        help="A non-public address, network or host this source may reach (repeatable); "
+        "loopback, private and link-local addresses are refused otherwise.",
+    )
     def harvest_add(
         name: str,
         kind: str,
@@ -85,8 +93,10 @@ def _add_command(hooks: CliHooks) -> click.Command:
         defaults: tuple[str, ...],
         options: tuple[str, ...],
         schedule: str | None,
+        allow: tuple[str, ...],
     ) -> None:
-        """Register the harvest source NAME."""
+        """Register the harvest source NAME. A file path is allowed as its URL: the operator
+        typed it here (a source made any other way reads http(s) URLs only)."""
         fields = {
             "type": kind,
             "url": url,
@@ -95,6 +105,8 @@ def _add_command(hooks: CliHooks) -> click.Command:
             "defaults": _pairs(defaults),
             "options": _pairs(options),
             "schedule": schedule,
+            "allow": list(allow),
+            "local_files_allowed": True,
         }
         _add_source(hooks.make_app(), name, fields)
         console.print(f"harvest source {name} added; run it with `portal harvest run {name}`")
@@ -172,7 +184,7 @@ def _show_source(app: Flask, name: str, job_id: int | None) -> None:
             f"  publisher={source.publisher} zones={source.zones} "
             f"defaults={json.dumps(source.defaults, ensure_ascii=False)} "
             f"options={json.dumps(source.options, ensure_ascii=False)} "
-            f"schedule={source.schedule}"
+            f"schedule={source.schedule} allow={','.join(source.allow) or '-'}"
         )
         jobs = [j for j in source.jobs if job_id in (None, j.id)]
         if not jobs:
@@ -286,6 +298,7 @@ def _run_source(
             incremental=incremental,
             progress=step,
             audit_anchor=audit_anchor(app),
+            outbound=outbound(app),
         )
     except CatalogError as error:
         raise click.ClickException(str(error)) from error

@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from harvesters import SourceSettings, available_harvesters, load_harvester
+from harvesters import HarvestSourceError, SourceSettings, available_harvesters, load_harvester
+from harvesters.outbound import AllowList, OutboundError
 from schemas import GradePolicy, message, vocab
 
 from ..catalog import Conflict, Invalid, NotFound
 from ..db import Database, utcnow
 from ..models import HarvestJob, HarvestRecord, HarvestSource, Organization
+from ..outbound import Outbound
 from .runner import HarvestReport, Progress, run_harvest
 
 KEEP_JOBS = 20  # per source; older jobs and their record rows are deleted
@@ -48,7 +50,11 @@ def add_source(
     defaults: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
     schedule: str | None = None,
+    allow: list[str] | None = None,
+    local_files_allowed: bool = False,
 ) -> HarvestSource:
+    """Register a source. `allow`: non-public addresses or hosts it may reach;
+    `local_files_allowed`: only where an operator typed the URL (the command line)."""
     errors: dict[str, list] = {}
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{1,99}", name):
         errors["name"] = [message("名称只能包含小写字母、数字、- 和 _", "Use a-z, 0-9, - and _.")]
@@ -80,6 +86,10 @@ def add_source(
                 "schedule is hourly, daily, weekly or every N(m|h|d).",
             )
         ]
+    try:
+        AllowList.parse(allow or [])
+    except ValueError as error:
+        errors["allow"] = [message(f"允许列表有误：{error}", f"The allow list is wrong: {error}")]
     if errors:
         raise Invalid(errors)
     if session.scalar(select(HarvestSource).where(HarvestSource.name == name)) is not None:
@@ -95,6 +105,8 @@ def add_source(
         defaults=dict(defaults or {}),
         options=dict(options or {}),
         schedule=schedule,
+        allow=[str(entry).strip() for entry in allow or [] if str(entry).strip()],
+        local_files_allowed=local_files_allowed,
     )
     session.add(source)
     session.flush()
@@ -153,13 +165,20 @@ def run_source(
     incremental: bool = False,
     progress: Progress | None = None,
     audit_anchor: Path | None = None,
+    outbound: Outbound | None = None,
 ) -> SourceRun:
     """Run one source; its job (not for a dry run) records every record's outcome.
-    `audit_anchor`: the instance's audit anchor, for the openness requests of held records."""
+    `audit_anchor`: the instance's audit anchor, for the openness requests of held records.
+    `outbound`: the instance's outbound policy (default: public addresses only); the
+    source's own allow list and its department's are added to it."""
     with db.transaction() as session:
         source = get_source(session, name)
         source_id, kind, url = source.id, source.type, source.url
         options = dict(source.options)
+        options.pop("reach", None)  # what the source may read is ours to say, not an option
+        reach = (outbound or Outbound()).harvest_reach(
+            source.publisher, source.allow, local_files=source.local_files_allowed
+        )
         if incremental and source.last_success_at:
             options["since"] = source.last_success_at.isoformat()
         settings = SourceSettings(source.publisher, tuple(source.zones), dict(source.defaults))
@@ -177,7 +196,12 @@ def run_source(
             job_id = job.id
     started = utcnow()
     try:
-        harvester = load_harvester(kind, url, **options)
+        harvester = load_harvester(kind, url, reach=reach, **options)
+    except (ValueError, TypeError, LookupError) as error:  # the source's own options
+        reason = f"{type(error).__name__}: {error}"
+        _finish(db, job_id, source_id, HarvestReport(), "failed", reason, None)
+        return SourceRun(job_id, HarvestReport(), "failed", reason)
+    try:
         report = run_harvest(
             db,
             harvester,
@@ -191,20 +215,26 @@ def run_source(
             audit_anchor=audit_anchor,
         )
     except Exception as error:  # the source could not be read: the job says why
-        _finish(
-            db,
-            job_id,
-            source_id,
-            HarvestReport(),
-            "failed",
-            f"{type(error).__name__}: {error}",
-            None,
-        )
-        return SourceRun(job_id, HarvestReport(), "failed", f"{type(error).__name__}: {error}")
+        reason = _failure(error)
+        _finish(db, job_id, source_id, HarvestReport(), "failed", reason, None)
+        return SourceRun(job_id, HarvestReport(), "failed", reason)
     _finish(db, job_id, source_id, report, "finished", None, started)
     if report.changed:
         db.optimize()
     return SourceRun(job_id, report, "finished")
+
+
+def _failure(error: Exception) -> str:
+    """What the job says of a source that could not be read. The harvesters' own errors
+    and the outbound client's are written not to quote what was fetched; any other
+    exception's text might (a parser quoting a line), so only its kind is told."""
+    if isinstance(error, OutboundError):
+        return f"{type(error).__name__}: {error.describe()['en']} / {error.describe()['zh']}"
+    if isinstance(error, HarvestSourceError):
+        return f"{type(error).__name__}: {error}"
+    if isinstance(error, OSError) and error.strerror:  # a file: its name and the reason
+        return f"{type(error).__name__}: {error.strerror}: {error.filename}"
+    return f"{type(error).__name__} (the source could not be read)"
 
 
 def _finish(

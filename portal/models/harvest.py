@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, JSONColumn, UTCDateTime, utcnow
@@ -23,6 +23,12 @@ class HarvestSource(Base):
     defaults: Mapped[dict[str, Any]] = mapped_column(JSONColumn, default=dict)
     options: Mapped[dict[str, Any]] = mapped_column(JSONColumn, default=dict)  # for the harvester
     schedule: Mapped[str | None] = mapped_column(String(50))  # e.g. "daily", "every 6h"
+    # Non-public addresses (CIDRs, hosts) this source may reach, beyond the instance's.
+    allow: Mapped[list[str]] = mapped_column(JSONColumn, default=list, server_default="[]")
+    # True only for a source an operator added at the command line: it may read files.
+    local_files_allowed: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from harvesters import SourceSettings, load_harvester
+from harvesters.outbound import Reach
 from schemas import message
 
 from .. import guard
@@ -356,7 +357,8 @@ def _harvest_upload(upload: str, *, dry_run: bool) -> HarvestReport:
         department, actor = user.organization.name, f"user:{user.id}"
     return run_harvest(
         database(),
-        load_harvester("spreadsheet", str(_uploads() / upload)),
+        # The file is the portal's own copy of the upload: the one local file it may read.
+        load_harvester("spreadsheet", str(_uploads() / upload), reach=Reach(local_files=True)),
         actor=actor,
         policy=policy(),
         settings=SourceSettings(publisher=department),

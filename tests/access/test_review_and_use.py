@@ -3,6 +3,7 @@ reports and their overdue flag, expiry, and data proxied from a department's end
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from portal.db import utcnow
 from portal.models import Application, Grant, Resource
+from portal.outbound import Outbound
 from portal.services import database, settings
 
 from .conftest import World
@@ -163,6 +165,9 @@ def test_data_without_a_stored_file_is_proxied_from_the_department(
     world: World, department_endpoint: str
 ) -> None:
     ids = grant(world)
+    # The department's endpoint is on loopback here: the instance allows it explicitly.
+    allowed = dataclasses.replace(settings(world.app), outbound_allow="127.0.0.1")
+    world.app.extensions["portal.outbound"] = Outbound.from_settings(allowed)
     with database(world.app).transaction() as session:
         session.get(Resource, ids["resource"]).url = department_endpoint
     stored = settings(world.app).instance_dir / "files" / ids["resource"][:2] / ids["resource"]

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from harvesters.outbound import Reach
 from portal.harvest.sources import add_source, run_source
 from portal.models import AuditEntry, Dataset, HarvestJob, HarvestRecord, OpennessRequest, User
 from portal.search import SearchQuery, search
@@ -19,6 +20,8 @@ from portal.services import access, audit_anchor, database, indexer, policy, sea
 
 from ..web.test_workspace import BASE, signed_in
 from .test_sources import dataset, write_source
+
+LOCAL = Reach(local_files=True)  # the tests name files as an operator would
 
 LESS_OPEN = {"open_type": "conditional", "open_condition": "须签署数据使用协议"}
 
@@ -32,6 +35,7 @@ def source(app: Flask, tmp_path: Path) -> Path:
             name="transport",
             type="plan",
             url=str(path),
+            local_files_allowed=True,
             defaults={"update_frequency": "每天"},
         )
     return path
@@ -238,7 +242,7 @@ def test_an_uploaded_catalog_cannot_make_a_dataset_less_open_either(
         path = write_source(tmp_path / "upload.yaml", documents)
         return run_harvest(
             database(app),
-            load_harvester("plan", str(path)),
+            load_harvester("plan", str(path), reach=LOCAL),
             actor=actor,
             policy=policy(app),
             audit_anchor=audit_anchor(app),

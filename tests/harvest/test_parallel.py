@@ -8,12 +8,15 @@ from pathlib import Path
 from flask import Flask
 
 from harvesters import Failed, Pipeline, Validated
+from harvesters.outbound import Reach
 from harvesters.plan import PlanHarvester
 from portal.harvest.sources import add_source, run_source
 from portal.search.follow import IndexFollower
 from portal.services import database, indexer, policy, settings
 
 from .test_sources import dataset, write_source
+
+LOCAL = Reach(local_files=True)  # the tests name files as an operator would
 
 
 def mixed_source(path: Path, count: int) -> Path:
@@ -25,7 +28,7 @@ def mixed_source(path: Path, count: int) -> Path:
 
 
 def test_validation_in_workers_gives_the_same_results_in_the_same_order(tmp_path: Path) -> None:
-    records = list(PlanHarvester(mixed_source(tmp_path / "s.yaml", 1200)).records())
+    records = list(PlanHarvester(mixed_source(tmp_path / "s.yaml", 1200), reach=LOCAL).records())
     alone = list(Pipeline().process(records))
     parallel = Pipeline()
     shared = list(parallel.process(records, parallel_after=10))  # 10 here, the rest in workers
@@ -39,7 +42,7 @@ def test_validation_in_workers_gives_the_same_results_in_the_same_order(tmp_path
 def test_a_large_harvest_is_indexed_while_it_runs(app: Flask, tmp_path: Path) -> None:
     source = mixed_source(tmp_path / "s.yaml", 400)
     with database(app).transaction() as session:
-        add_source(session, name="big", type="plan", url=str(source))
+        add_source(session, name="big", type="plan", url=str(source), local_files_allowed=True)
     with IndexFollower(settings(app), start_after=50, interval=0.1) as follower:
         run = run_source(
             database(app), "big", policy=policy(app), progress=lambda _: follower.advance()

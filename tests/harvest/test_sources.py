@@ -62,6 +62,7 @@ def registered(app: Flask, source_file: Path) -> str:
             name="transport",
             type="plan",
             url=str(source_file),
+            local_files_allowed=True,
             publisher=None,
             zones=[],
             defaults={"update_frequency": "每天"},
@@ -159,7 +160,7 @@ def test_a_source_may_not_take_over_another_s_dataset(
     run(app, registered)
     other = write_source(tmp_path / "other.yaml", [dataset(1, title="别的")])
     with database(app).transaction() as session:
-        add_source(session, name="other", type="plan", url=str(other))
+        add_source(session, name="other", type="plan", url=str(other), local_files_allowed=True)
     result = run(app, "other")
     assert result.report.counts["dataset.failed"] == 1
     assert "name" in result.report.failures[0].errors
@@ -169,7 +170,13 @@ def test_a_source_that_cannot_be_read_fails_the_job_with_a_reason(
     app: Flask, tmp_path: Path
 ) -> None:
     with database(app).transaction() as session:
-        add_source(session, name="gone", type="plan", url=str(tmp_path / "missing.yaml"))
+        add_source(
+            session,
+            name="gone",
+            type="plan",
+            url=str(tmp_path / "missing.yaml"),
+            local_files_allowed=True,
+        )
     result = run(app, "gone")
     assert result.status == "failed" and "missing.yaml" in result.error
     with database(app).sessions() as session:

@@ -22,6 +22,7 @@ from harvesters import (
 from harvesters.base import HarvestSourceError, stable_name
 from harvesters.ckan import CkanHarvester, solr_date
 from harvesters.formats.ckan import PackageMapper, default_prefix, load_mapping
+from harvesters.outbound import Reach
 from harvesters.values import to_date
 from portal.catalog import Catalog
 from portal.harvest import run_harvest
@@ -29,6 +30,8 @@ from portal.services import database, policy
 from schemas import vocab
 
 from .ckan_double import CkanDouble
+
+LOOPBACK = Reach.allowing("127.0.0.1")  # the test double serves on loopback
 
 PUBLIC_PACKAGES = [
     "gdp",
@@ -50,7 +53,7 @@ def double() -> Iterator[CkanDouble]:
 
 def harvest(double: CkanDouble, **options: Any) -> list[SourceRecord]:
     options = {"prefix": "qd", "page_size": 3, "backoff": 0, **options}
-    return list(CkanHarvester(double.url, **options).records())
+    return list(CkanHarvester(double.url, reach=LOOPBACK, **options).records())
 
 
 def validate(records: list[SourceRecord]) -> list[Validated | Failed]:
@@ -274,7 +277,7 @@ def test_through_the_catalog_a_second_run_changes_nothing(
     catalog.session.commit()
 
     def run() -> dict[str, int]:
-        harvester = CkanHarvester(double.url, prefix="qd", page_size=3, backoff=0)
+        harvester = CkanHarvester(double.url, prefix="qd", page_size=3, backoff=0, reach=LOOPBACK)
         report = run_harvest(
             database(app), WithDefaults(harvester), actor="test", policy=policy(app)
         )
@@ -316,7 +319,9 @@ def test_a_server_error_on_one_page_is_retried(double) -> None:  # type: ignore[
 
 def test_a_page_that_keeps_failing_is_reported_with_its_url(double) -> None:  # type: ignore[no-untyped-def]
     double.fail("package_search", times=99, when=lambda p: p.get("start") == "3")
-    harvester = CkanHarvester(double.url, prefix="qd", page_size=3, backoff=0, retries=2)
+    harvester = CkanHarvester(
+        double.url, prefix="qd", page_size=3, backoff=0, retries=2, reach=LOOPBACK
+    )
     got: list[SourceRecord] = []
 
     with pytest.raises(HarvestSourceError) as caught:
@@ -341,14 +346,16 @@ def test_a_refusal_is_reported_at_once_without_retrying(double) -> None:  # type
 def test_a_portal_that_cannot_be_reached_raises_a_source_error() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(HarvestSourceError) as caught:
-        list(CkanHarvester(url, retries=1, backoff=0, timeout=2).records())
+        list(CkanHarvester(url, retries=1, backoff=0, timeout=2, reach=LOOPBACK).records())
     assert caught.value.url.startswith(f"{url}/api/action/organization_list")
     assert "2 attempt(s)" in str(caught.value)
 
 
 def test_a_site_that_is_no_ckan_raises_a_source_error(double) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(HarvestSourceError, match="HTTP 404") as caught:
-        list(CkanHarvester(f"{double.url}/not-ckan", retries=3, backoff=0).records())
+        list(
+            CkanHarvester(f"{double.url}/not-ckan", retries=3, backoff=0, reach=LOOPBACK).records()
+        )
     assert caught.value.url.startswith(f"{double.url}/not-ckan/api/action/organization_list")
     assert "1 attempt(s)" in str(caught.value)  # a 404 is not worth asking again
 

@@ -21,10 +21,13 @@ from harvesters import (
 )
 from harvesters.cnportal import CnPortalHarvester, load_rules, read_export
 from harvesters.labels import field_for
+from harvesters.outbound import Reach
 from harvesters.pipeline import SourceSettings
 from portal.harvest.runner import run_harvest
 from portal.services import database, policy
 from schemas import flatten, vocab
+
+LOCAL = Reach(local_files=True)  # the tests name files as an operator would
 
 REAL_RECORDS = 36_006
 REPEATED_EXACTLY = {"sichuan_yibin.json": 654, "sichuan_meishan.json": 1}
@@ -45,7 +48,7 @@ GUIZHOU = {
 
 
 def harvest(path: Path, **options: Any) -> list[SourceRecord]:
-    return list(CnPortalHarvester(path, **options).records())
+    return list(CnPortalHarvester(path, reach=LOCAL, **options).records())
 
 
 def by_location(records: list[SourceRecord]) -> dict[str, SourceRecord]:
@@ -507,7 +510,7 @@ def test_registered_and_harvested_into_the_catalog(app: Flask, tmp_path: Path) -
     path = write(tmp_path / "guizhou_zunyi.json", json.dumps(rows, ensure_ascii=False))
     report = run_harvest(
         database(app),
-        CnPortalHarvester(str(path)),
+        CnPortalHarvester(str(path), reach=LOCAL),
         actor="test",
         policy=policy(app),
         settings=SourceSettings(),

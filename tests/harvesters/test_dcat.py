@@ -27,6 +27,9 @@ from harvesters import (
 from harvesters.base import HarvestSourceError, stable_name
 from harvesters.dcat import DcatHarvester
 from harvesters.dcat_json import frequency_of_duration
+from harvesters.outbound import Reach
+
+LOCAL = Reach(local_files=True)  # the tests name files as an operator would
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dcat"
 SYNTAXES = ("catalog.ttl", "catalog.rdf", "catalog.jsonld", "catalog.nt")
@@ -34,7 +37,7 @@ OPEN_BY_DEFAULT = {"open_type": "unconditional"}
 
 
 def harvest(source: Path | str, **options: Any) -> list[SourceRecord]:
-    return list(DcatHarvester(str(source), **options).records())
+    return list(DcatHarvester(str(source), reach=options.pop("reach", LOCAL), **options).records())
 
 
 def validate(
@@ -430,16 +433,17 @@ def web() -> Iterator[str]:
 
 
 def test_a_catalog_over_http_by_content_type_with_relative_hydra_links(web: str) -> None:
-    records = harvest(f"{web}/catalog")
+    loopback = Reach.allowing("127.0.0.1")  # the test server is on loopback
+    records = harvest(f"{web}/catalog", reach=loopback)
     expected = [(r.kind, r.data) for r in harvest(FIXTURES / "catalog.ttl", prefix="127-0-0-1")]
     assert [(r.kind, r.data) for r in records] == expected
-    paged = harvest(f"{web}/pages/1")
+    paged = harvest(f"{web}/pages/1", reach=loopback)
     assert [r.location for r in paged] == [
         f"{web}/pages/1 <https://data.example.cn/dataset/parks>",
         f"{web}/pages/2 <https://data.example.cn/dataset/libraries>",
     ]
     with pytest.raises(HarvestSourceError, match="Cannot fetch"):
-        harvest(f"{web}/missing")
+        harvest(f"{web}/missing", reach=loopback)
 
 
 # --- real catalogs ---------------------------------------------------------------------------

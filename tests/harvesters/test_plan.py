@@ -10,10 +10,13 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from harvesters import Failed, Pipeline, Validated, available_harvesters
+from harvesters.outbound import Reach
 from harvesters.plan import PLAN_FILE, PlanHarvester
 from portal import lifecycle
 from portal.models import Dataset, Revision
 from portal.services import database
+
+LOCAL = Reach(local_files=True)  # the tests name files as an operator would
 
 SEED_DEPARTMENTS = {
     "青岛市大数据发展管理局",
@@ -112,7 +115,7 @@ def test_a_bad_record_is_reported_with_its_line_and_the_rest_goes_on(tmp_path: P
     line = text[: text.index("    grade: general1\n")].count("\n") + 1
     path = tmp_path / "plan.yaml"
     path.write_text(broken, encoding="utf-8")
-    results = list(Pipeline().process(PlanHarvester(path).records()))
+    results = list(Pipeline().process(PlanHarvester(path, reach=LOCAL).records()))
     failed = [r for r in results if isinstance(r, Failed)]
     assert len(failed) == 1 and {"grade", "open_type"} <= set(failed[0].errors)
     location_line = int(failed[0].location.split(":")[1].split()[0])
@@ -130,7 +133,11 @@ def test_a_record_repeated_in_the_source_is_refused(tmp_path: Path) -> None:
     end = text.index("\n  - name:", start + 1) + 1
     path = tmp_path / "plan.yaml"
     path.write_text(text + text[start:end], encoding="utf-8")
-    failed = [r for r in Pipeline().process(PlanHarvester(path).records()) if isinstance(r, Failed)]
+    failed = [
+        r
+        for r in Pipeline().process(PlanHarvester(path, reach=LOCAL).records())
+        if isinstance(r, Failed)
+    ]
     assert len(failed) == 1 and "name" in failed[0].errors
     assert "plan.yaml:" in failed[0].errors["name"][0]["en"]
 

@@ -16,9 +16,12 @@ import pytest
 
 from harvesters import Failed, Pipeline, SourceRecord, SourceSettings, Validated
 from harvesters.base import stable_name
+from harvesters.outbound import Reach
 from harvesters.spreadsheet import HarvestSourceError, SpreadsheetHarvester
 from harvesters.spreadsheet_io import detect_encoding
 from schemas import vocab
+
+LOCAL = Reach(local_files=True)  # the tests name files as an operator would
 
 AR = Path("realdata/ar-spreadsheet-catalog")
 USCC = "11370200004012340B"
@@ -97,7 +100,7 @@ Harvest = tuple[list[SourceRecord], list[Validated | Failed]]
 
 
 def _harvest(path: Path, **options: Any) -> Harvest:
-    records = list(SpreadsheetHarvester(str(path), **options).records())
+    records = list(SpreadsheetHarvester(str(path), reach=LOCAL, **options).records())
     settings = SourceSettings(defaults={"open_type": "unconditional"})
     return records, list(Pipeline(source=settings).process(records))
 
@@ -226,10 +229,10 @@ def test_template_rows_that_cannot_validate_fail_with_a_location(template: Harve
 
 def test_names_are_stable_across_runs(tmp_path: Path) -> None:
     path = _make_template_xlsx(tmp_path / "qd-catalog.xlsx")
-    first = [r.data.get("name") for r in SpreadsheetHarvester(str(path)).records()]
-    second = [r.data.get("name") for r in SpreadsheetHarvester(str(path)).records()]
+    first = [r.data.get("name") for r in SpreadsheetHarvester(str(path), reach=LOCAL).records()]
+    second = [r.data.get("name") for r in SpreadsheetHarvester(str(path), reach=LOCAL).records()]
     assert first == second and len(set(first)) == len(first)
-    renamed = SpreadsheetHarvester(str(path), prefix="minzheng").records()
+    renamed = SpreadsheetHarvester(str(path), prefix="minzheng", reach=LOCAL).records()
     assert all(r.data.get("name", "minzheng").startswith("minzheng") for r in renamed)
 
 
@@ -326,13 +329,13 @@ def test_short_gbk_text_that_detectors_take_for_korean_still_reads_as_gbk(tmp_pa
 
 def test_a_source_that_cannot_be_read_raises_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(HarvestSourceError, match="no such file"):
-        list(SpreadsheetHarvester(str(tmp_path / "missing.xlsx")).records())
+        list(SpreadsheetHarvester(str(tmp_path / "missing.xlsx"), reach=LOCAL).records())
     (tmp_path / "broken.xlsx").write_bytes(b"not a zip")
     with pytest.raises(HarvestSourceError, match="not a readable XLSX"):
-        list(SpreadsheetHarvester(str(tmp_path / "broken.xlsx")).records())
+        list(SpreadsheetHarvester(str(tmp_path / "broken.xlsx"), reach=LOCAL).records())
     _write_csv(tmp_path / "notes.csv", [["a", "b"], ["1", "2"]], "utf-8")
     with pytest.raises(HarvestSourceError, match="no header row"):
-        list(SpreadsheetHarvester(str(tmp_path / "notes.csv")).records())
+        list(SpreadsheetHarvester(str(tmp_path / "notes.csv"), reach=LOCAL).records())
 
 
 # --- The DCAT-style workbook and its JSON twin ------------------------------------------------

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from harvesters import Failed, Pipeline, SourceSettings, Validated
 from harvesters.ckan import CkanHarvester
 from harvesters.formats import ckan as formats
+from harvesters.outbound import Reach
 from portal import create_app, lifecycle
 from portal.api import ckan_mapping
 from portal.services import access, database, search_backend
@@ -74,7 +75,11 @@ def harvested(package: dict[str, Any]) -> tuple[Validated | Failed, tuple[dict, 
     """The package harvested from a CKAN portal, through the pipeline, and its warnings."""
     with CkanDouble.recorded() as double:
         double.packages, double.organizations = [copy.deepcopy(package)], [ORGANIZATION]
-        records = list(CkanHarvester(double.url, prefix="qd", backoff=0).records())
+        records = list(
+            CkanHarvester(
+                double.url, prefix="qd", backoff=0, reach=Reach.allowing("127.0.0.1")
+            ).records()
+        )
     dataset = next(r for r in records if r.kind == "dataset")
     pipeline = Pipeline(source=SourceSettings())
     return next(iter(pipeline.process([dataset]))), dataset.warnings

@@ -31,6 +31,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from harvesters.ckan import CkanHarvester
+from harvesters.outbound import Reach
 from portal import create_app
 from portal.catalog import Catalog
 from portal.catalog.documents import zone_document
@@ -426,7 +427,9 @@ def test_ckanapi_remote_ckan_library(instances: Callable[..., Instance]) -> None
 
     # our own CKAN harvester reads us like any CKAN portal
     portal.wait_for_index()
-    records = list(CkanHarvester(portal.url, prefix="qd").records())
+    records = list(
+        CkanHarvester(portal.url, prefix="qd", reach=Reach.allowing("127.0.0.1")).records()
+    )
     datasets = [r for r in records if r.kind == "dataset"]
     assert len(datasets) == 68 and not any(r.warnings for r in datasets[:5])
     bus_stops = next(r for r in datasets if r.data["name"] == "qd-bus-stops")
@@ -448,7 +451,14 @@ def test_one_portal_harvests_another_through_its_ckan_api_and_again_finds_all_un
     with database(mirror_app).transaction() as session:
         for zone in zones:  # the groups the packages name, as a city keeps its zones
             Catalog(session, "test", policy(mirror_app)).zones.create(zone)
-        add_source(session, name="source", type="ckan", url=source.url, options={"prefix": "qd"})
+        add_source(
+            session,
+            name="source",
+            type="ckan",
+            url=source.url,
+            options={"prefix": "qd"},
+            allow=["127.0.0.1"],  # the source portal serves on loopback
+        )
     first = run_source(database(mirror_app), "source", policy=policy(mirror_app))
     with urllib.request.urlopen(f"{source.url}/api/3/action/package_list") as answer:
         public = len(json.loads(answer.read())["result"])
@@ -478,7 +488,9 @@ def test_dump_load_dump_of_5000_harvested_real_records(
         source.portal("init")
         app = source.app()
         with database(app).transaction() as session:
-            add_source(session, name="aba", type="cnportal", url=str(export))
+            add_source(
+                session, name="aba", type="cnportal", url=str(export), local_files_allowed=True
+            )
         run = run_source(database(app), "aba", policy=policy(app))
         assert run.error is None, run.error
         harvested = time.monotonic() - started

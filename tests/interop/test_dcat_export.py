@@ -24,6 +24,7 @@ from harvesters import Pipeline, Validated
 from harvesters.base import stable_name
 from harvesters.dcat import DcatHarvester
 from harvesters.dcat_json import resolve
+from harvesters.outbound import Reach
 from portal import create_app, lifecycle
 from portal.api.dcat_params import MAX_PAGE_SIZE, parse_since
 from portal.catalog import Catalog
@@ -44,6 +45,8 @@ from portal.services import database, policy
 from schemas import vocab
 
 from ..factories import dataset
+
+LOCAL = Reach(local_files=True)  # the tests name files as an operator would
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")  # rdflib's closed one warns when pytest looks
 SHAPES = "realdata/dcat-ap-shacl/2.1.1"
@@ -399,7 +402,9 @@ def test_odd_values_still_pass_the_shapes_and_the_dcat_us_schema(
     assert entry["keyword"] == ["交通运输"] and entry["contactPoint"]["hasEmail"].startswith(
         "mailto:"
     )
-    records = list(DcatHarvester(_save(client, "/dataset/bus-lines.ttl", app)).records())
+    records = list(
+        DcatHarvester(_save(client, "/dataset/bus-lines.ttl", app), reach=LOCAL).records()
+    )
     (harvested,) = [r for r in records if r.kind == "dataset"]
     assert [r.get("url") for r in harvested.data["resources"]] == [
         "http://localhost/dataset/bus-lines",  # DCAT-AP needs an access URL: the page
@@ -461,7 +466,7 @@ def test_data_json_harvests_back_through_the_dcat_us_reader(
 ) -> None:
     path = tmp_path / "data.json"
     path.write_bytes(client.get("/data.json").data)
-    records = list(DcatHarvester(str(path)).records())
+    records = list(DcatHarvester(str(path), reach=LOCAL).records())
     results = [r for r in Pipeline().process(records) if r.kind == "dataset"]
     assert all(isinstance(r, Validated) for r in results)
     with database(planned).sessions() as session:
@@ -542,7 +547,7 @@ def test_the_dcat_terms_alone_round_trip_every_code(
         body = _without_our_namespace(parse(body, "ttl")).serialize(format="turtle").encode()
     path = tmp_path / export
     path.write_bytes(body)
-    records = [r for r in DcatHarvester(str(path)).records() if r.kind == "dataset"]
+    records = [r for r in DcatHarvester(str(path), reach=LOCAL).records() if r.kind == "dataset"]
     assert sorted(r.data["extras"]["source_id"] for r in records) == sorted(every_code)
     lost = NOT_IN_DATA_JSON if export == "data.json" else {}
     for record in records:
@@ -578,7 +583,12 @@ def test_the_round_trip_through_our_dcat_harvester_gives_the_same_catalog(
             Catalog(target, "test").zones.create(zone_document(zone))
         # A public DCAT catalog lists public catalog entries only (closed ones too).
         add_source(
-            target, name="qingdao", type="dcat", url=str(export), defaults={"metadata_public": True}
+            target,
+            name="qingdao",
+            type="dcat",
+            url=str(export),
+            defaults={"metadata_public": True},
+            local_files_allowed=True,
         )
     run = run_source(database(mirror), "qingdao", policy=policy(mirror))
     names = visible_names(planned)

@@ -32,6 +32,7 @@ from harvesters import Failed, HarvestSourceError, Pipeline, SourceRecord, Valid
 from harvesters.ckan import CkanHarvester
 from harvesters.cnportal import CnPortalHarvester
 from harvesters.dcat import DcatHarvester
+from harvesters.outbound import Reach
 from harvesters.spreadsheet import SpreadsheetHarvester
 from portal import create_app, lifecycle
 from portal.catalog import Catalog, CatalogError
@@ -40,6 +41,8 @@ from portal.models import Organization
 from portal.services import database, policy
 
 from ..factories import dataset
+
+LOCAL = Reach(local_files=True)  # the tests name files as an operator would
 
 pytestmark = pytest.mark.fuzz
 
@@ -439,7 +442,7 @@ def test_dcat_rdf_in_every_serialization(
     path = scratch / f"catalog{suffix}"
     path.write_bytes(data)
     for options in ({}, {"format": name}):
-        assert_explained(harvested(DcatHarvester(str(path), **options).records))
+        assert_explained(harvested(DcatHarvester(str(path), reach=LOCAL, **options).records))
 
 
 @FUZZ
@@ -451,7 +454,7 @@ def test_dcat_rdf_in_every_serialization(
 def test_dcat_garbage(scratch: Path, garbage: bytes, suffix: str, syntax: str | None) -> None:
     path = scratch / f"garbage{suffix}"
     path.write_bytes(garbage)
-    assert_explained(harvested(DcatHarvester(str(path), format=syntax).records))
+    assert_explained(harvested(DcatHarvester(str(path), format=syntax, reach=LOCAL).records))
 
 
 # -- DCAT-US data.json --------------------------------------------------------------------
@@ -522,7 +525,7 @@ def test_data_json(scratch: Path, catalog: dict[str, Any], bare_list: bool, name
     path = scratch / "data.json"
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     options = {"format": "datajson"} if named else {}
-    records = harvested(DcatHarvester(str(path), **options).records)
+    records = harvested(DcatHarvester(str(path), reach=LOCAL, **options).records)
     assert_explained(records)
     if records is not None and (named or not bare_list):
         # one record per entry: an unreadable entry is a record with a warning, not a gap
@@ -588,7 +591,7 @@ def test_cnportal_json(scratch: Path, records: list[Any], shape: str, encoding: 
         path.write_bytes(text.encode(encoding))
     except UnicodeEncodeError:
         path.write_bytes(text.encode("utf-8"))
-    found = harvested(CnPortalHarvester(path).records)
+    found = harvested(CnPortalHarvester(path, reach=LOCAL).records)
     assert found is not None, "a JSON array of records is never unreadable as a whole"
     assert_explained(found)
     kept = datasets(found)
@@ -601,7 +604,7 @@ def test_cnportal_json(scratch: Path, records: list[Any], shape: str, encoding: 
 def test_cnportal_garbage(scratch: Path, garbage: bytes) -> None:
     path = scratch / "garbage.json"
     path.write_bytes(garbage)
-    assert_explained(harvested(CnPortalHarvester(path).records))
+    assert_explained(harvested(CnPortalHarvester(path, reach=LOCAL).records))
 
 
 # -- spreadsheets -------------------------------------------------------------------------
@@ -686,7 +689,9 @@ def test_spreadsheet_csv(
     write_csv(folder / "catalog.csv", rows, encoding, delimiter)
     if items is not None:
         write_csv(folder / "catalog.信息项.csv", items, encoding, delimiter)
-    assert_explained(harvested(SpreadsheetHarvester(str(folder / "catalog.csv")).records))
+    assert_explained(
+        harvested(SpreadsheetHarvester(str(folder / "catalog.csv"), reach=LOCAL).records)
+    )
 
 
 def write_csv(path: Path, rows: list[list[Any]], encoding: str, delimiter: str) -> None:
@@ -762,7 +767,7 @@ def test_spreadsheet_xlsx(
             sheet.append([xlsx_cell(c) for c in row])
     path = scratch / "catalog.xlsx"
     workbook.save(path)
-    assert_explained(harvested(SpreadsheetHarvester(str(path)).records))
+    assert_explained(harvested(SpreadsheetHarvester(str(path), reach=LOCAL).records))
 
 
 @FUZZ
@@ -770,7 +775,7 @@ def test_spreadsheet_xlsx(
 def test_spreadsheet_garbage(scratch: Path, garbage: bytes, suffix: str) -> None:
     path = scratch / f"garbage{suffix}"
     path.write_bytes(garbage)
-    assert_explained(harvested(SpreadsheetHarvester(str(path)).records))
+    assert_explained(harvested(SpreadsheetHarvester(str(path), reach=LOCAL).records))
 
 
 # -- the JSON Lines import ----------------------------------------------------------------

@@ -476,7 +476,14 @@ def plan_source(path: Path, publisher: str = "qd-transport", **extra: Any) -> Pa
 
 def register(app: Flask, name: str, path: Path, publisher: str | None) -> None:
     with database(app).transaction() as session:
-        add_source(session, name=name, type="plan", url=str(path), publisher=publisher)
+        add_source(
+            session,
+            name=name,
+            type="plan",
+            url=str(path),
+            publisher=publisher,
+            local_files_allowed=True,
+        )
 
 
 def test_the_harvest_pages_show_jobs_and_failed_records(world: World, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from ...catalog.errors import NotFound
 from ...db import utcnow
 from ...harvest.sources import get_source, job_records, list_sources, run_source
 from ...models import HarvestJob, HarvestRecord, HarvestSource, User
-from ...services import audit_anchor, database, policy
+from ...services import audit_anchor, database, outbound, policy
 from ..signed_in import current_account, drain_index
 from ..site import blueprint
 
@@ -133,7 +133,9 @@ def officer_harvest_run(name: str) -> ResponseReturnValue:
     if refusal is not None:
         flash(refusal, "error")
         return redirect(url_for("web.officer_harvest_source", name=name))
-    run = run_source(database(), name, policy=policy(), audit_anchor=audit_anchor())
+    run = run_source(
+        database(), name, policy=policy(), audit_anchor=audit_anchor(), outbound=outbound()
+    )
     if run.status == "finished":
         drain_index()
         flash(message("采集已完成", "The harvest finished."), "success")
