@@ -54,4 +54,5 @@ def access(session: Session, app: Flask | None = None) -> Access:
         FileStore(instance / "files"),
         anchor=audit_anchor(app),
         holidays=settings(app).holiday_dates,
+        secret=(app or current_app).config["SECRET_KEY"],
     )

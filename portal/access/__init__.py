@@ -34,6 +34,7 @@ class Access:
     files: FileStore
     anchor: Path | None = None
     holidays: Collection[date] = field(default_factory=tuple)
+    secret: str = ""  # signs the known-device marks of sign-in
 
     @property
     def audit(self) -> AuditLog:
@@ -41,7 +42,7 @@ class Access:
 
     @property
     def accounts(self) -> Accounts:
-        return Accounts(self.session, self.audit)
+        return Accounts(self.session, self.audit, self.secret)
 
     @property
     def tokens(self) -> Tokens:
