@@ -82,32 +82,25 @@ class Accounts:
     def by_email(self, email: str) -> User | None:
         return self.session.scalar(select(User).where(User.email == email.strip().lower()))
 
-    def register_enterprise(self, data: dict[str, Any], *, ip: str | None = None) -> Registration:
-        """An enterprise signs itself up: name, 统一社会信用代码 (check digit verified).
-        An address already registered makes no account and no error: the caller answers
-        as for a new one (the owner is told by mail), so sign-up does not tell who has an
-        account."""
-        errors = _check_account(data)
-        uscc = str(data.get("enterprise_uscc") or "").strip().upper()
-        if not str(data.get("enterprise_name") or "").strip():
-            errors["enterprise_name"] = [message("请填写企业名称", "Enter the enterprise's name.")]
-        if not valid_uscc(uscc):
-            errors["enterprise_uscc"] = [
-                message(
-                    "统一社会信用代码无效（18 位，末位为校验码）",
-                    "Not a valid unified social credit code (18 characters, the last a "
-                    "check character).",
-                )
-            ]
-        if errors:
-            raise Invalid(errors)
+    def sign_up(self, data: dict[str, Any], *, ip: str | None = None) -> Registration:
+        """An enterprise signs itself up (the pages and the API). An address already
+        registered makes no account and no error: the caller answers as for a new one and
+        tells the owner by mail, so that sign-up does not tell who has an account; it costs
+        the same, an Argon2 hash either way."""
+        _check_enterprise(data)
         existing = self.by_email(str(data["email"]))
-        if existing is not None:
-            _hasher.hash(str(data["password"]))  # as long as making the account would take
-            self.audit.append(
-                "account.register_taken", actor="anonymous", subject=_actor(existing), ip=ip
-            )
-            return Registration(existing=existing)
+        if existing is None:
+            return Registration(user=self.register_enterprise(data, ip=ip))
+        _hasher.hash(str(data["password"]))  # as long as making the account would take
+        self.audit.append(
+            "account.register_taken", actor="anonymous", subject=_actor(existing), ip=ip
+        )
+        return Registration(existing=existing)
+
+    def register_enterprise(self, data: dict[str, Any], *, ip: str | None = None) -> User:
+        """An enterprise's account: name, 统一社会信用代码 (check digit verified); a taken
+        address is a Conflict (self-service sign-up goes through `sign_up`)."""
+        uscc = _check_enterprise(data)
         user = self._add(
             data,
             role="enterprise",
@@ -115,7 +108,7 @@ class Accounts:
             enterprise_uscc=uscc,
         )
         self.audit.append("account.register", actor=_actor(user), subject=_actor(user), ip=ip)
-        return Registration(user=user)
+        return user
 
     def create(
         self, data: dict[str, Any], *, role: str, organization: str | None = None, by: str
@@ -350,6 +343,25 @@ def _verify(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password or "")
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _check_enterprise(data: dict[str, Any]) -> str:
+    """Refuse an enterprise's sign-up form with its field errors; its USCC, normalised."""
+    errors = _check_account(data)
+    uscc = str(data.get("enterprise_uscc") or "").strip().upper()
+    if not str(data.get("enterprise_name") or "").strip():
+        errors["enterprise_name"] = [message("请填写企业名称", "Enter the enterprise's name.")]
+    if not valid_uscc(uscc):
+        errors["enterprise_uscc"] = [
+            message(
+                "统一社会信用代码无效（18 位，末位为校验码）",
+                "Not a valid unified social credit code (18 characters, the last a "
+                "check character).",
+            )
+        ]
+    if errors:
+        raise Invalid(errors)
+    return uscc
 
 
 def _check_account(data: dict[str, Any]) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def register() -> tuple[Response, int]:
     already has an account (none is made, and its owner is told by mail): sign-up does not
     tell who has an account."""
     data = body()
-    made = committed(lambda s: access(s).accounts.register_enterprise(data, ip=ip()))
+    made = committed(lambda s: access(s).accounts.sign_up(data, ip=ip()))
     if made.existing is not None:
         mail_registration_taken(made.existing.email, made.existing.display_name)
     email = str(data["email"]).strip().lower()

@@ -289,7 +289,7 @@ def register() -> ResponseReturnValue:
     owner: tuple[str, str] | None = None
     try:
         with database().transaction() as session:
-            made = access(session).accounts.register_enterprise(data, ip=_ip())
+            made = access(session).accounts.sign_up(data, ip=_ip())
             if made.existing is not None:
                 owner = (made.existing.email, made.existing.display_name)
     except (Invalid, Conflict) as error:  # rolled back: no account

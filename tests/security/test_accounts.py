@@ -201,10 +201,19 @@ def test_known_and_unknown_addresses_cost_the_same_order_of_time(
 
 # -- 12: reset links from a trusted address only; a reset ends everything else ---------------
 def test_a_forged_host_gets_400_and_no_mail(app: Flask, owner: Browser) -> None:
+    evil = "https://evil.example"
+    form = owner.client.get("/password/forgot", base_url=evil)
+    assert form.status_code == 400
+    assert_secured(form, "a refused host")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]*)"', form.get_data(as_text=True))
     forged = owner.client.post(
-        "/password/forgot", data={"email": EMAIL}, base_url="https://evil.example"
+        "/password/forgot",
+        data={"email": EMAIL, "csrf_token": token.group(1) if token else ""},
+        base_url=evil,
+        headers={"Referer": evil + "/password/forgot"},
     )
     assert forged.status_code == 400
+    assert not any("evil.example" in m.get_content() for m in mails(app))
     assert mails(app) == []
 
 
