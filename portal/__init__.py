@@ -16,6 +16,8 @@ from schemas import load_policy
 from .config import Settings, load_settings
 from .db import Database
 from .outbound import Outbound
+from .headers import init_security_headers
+from .hosts import init_hosts
 from .search import make_backend
 
 
@@ -51,6 +53,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(ckan_blueprint)
     app.register_blueprint(dcat_blueprint)
     app.register_blueprint(web_blueprint)
+    init_hosts(app, settings)
+    init_security_headers(app, https=settings.secure_cookies)
     _protect(app, settings)
     return app
 

@@ -104,8 +104,24 @@ class Settings:
     public_url: str = _setting(
         "",
         "PORTAL_PUBLIC_URL",
-        "The portal's public address, e.g. `https://data.qingdao.gov.cn`, for links in mail. "
-        "Empty: taken from the request (fine on a laptop; set it in production).",
+        "The portal's public address, e.g. `https://data.qingdao.gov.cn`: the base of every "
+        "absolute URL (mail links, DCAT, CKAN), and its host is trusted. Empty: the request's "
+        "host if it is a trusted host, else the listening address. Set it in production.",
+    )
+    trusted_hosts: str = _setting(
+        "localhost,127.0.0.1",
+        "PORTAL_TRUSTED_HOSTS",
+        "Host names the portal answers to, comma-separated (`.example.cn` takes its "
+        "subdomains); the public URL's host and `PORTAL_HOST` are added. A request for any "
+        "other `Host` gets 400. Empty, with no public URL: every host is answered and "
+        "absolute URLs use `http://PORTAL_HOST:PORTAL_PORT` (never the request's `Host`).",
+    )
+    trusted_proxies: int = _setting(
+        0,
+        "PORTAL_TRUSTED_PROXIES",
+        "How many reverse proxies in front of the portal set `X-Forwarded-For`/`-Proto`/"
+        "`-Host` (werkzeug's ProxyFix). 0: those headers are ignored, and the client is "
+        "the connection's address (rate limits, sign-in throttling, the audit log).",
     )
     smtp_url: str = _setting(
         "",

@@ -61,4 +61,5 @@ def access(session: Session, app: Flask | None = None) -> Access:
         anchor=audit_anchor(app),
         holidays=settings(app).holiday_dates,
         outbound=outbound(app),
+        secret=(app or current_app).config["SECRET_KEY"],
     )

@@ -36,6 +36,7 @@ class Access:
     anchor: Path | None = None
     holidays: Collection[date] = field(default_factory=tuple)
     outbound: Outbound = field(default_factory=Outbound)
+    secret: str = ""  # signs the known-device marks of sign-in
 
     @property
     def audit(self) -> AuditLog:
@@ -43,7 +44,7 @@ class Access:
 
     @property
     def accounts(self) -> Accounts:
-        return Accounts(self.session, self.audit)
+        return Accounts(self.session, self.audit, self.secret)
 
     @property
     def tokens(self) -> Tokens:

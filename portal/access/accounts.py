@@ -1,7 +1,10 @@
-"""Accounts: registration, sign-in with throttling, password reset by a one-time token.
+"""Accounts: registration, sign-in with throttling, web sessions, password reset by a
+one-time token.
 
 Passwords are hashed with Argon2id (argon2-cffi, OWASP's first choice); a hash made with
-older parameters is upgraded at the next sign-in.
+older parameters is upgraded at the next sign-in. No answer tells whether an address has
+an account: sign-in, registration and reset requests answer alike, and cost alike (an
+Argon2 hash or check on every path that could make one).
 """
 
 from __future__ import annotations
@@ -16,21 +19,24 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from itsdangerous import BadData, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from schemas import message
 from schemas.uscc import is_valid as valid_uscc
 
-from ..catalog.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from ..catalog.errors import Conflict, Invalid, NotFound, TooManyAttempts, Unauthenticated
 from ..db import utcnow
-from ..models import Organization, PasswordReset, User
+from ..models import ApiToken, Organization, PasswordReset, User, WebSession
 from .audit import AuditLog
+from .throttle import SignInThrottle
 
 ROLES = ("enterprise", "officer", "authority", "operator", "admin")
-MAX_FAILURES = 5  # consecutive failed sign-ins before the account is locked for a while
-LOCK_FOR = timedelta(minutes=15)
 RESET_VALID_FOR = timedelta(hours=1)
+SESSION_LIFETIME = timedelta(days=7)  # a web session ends then, used or not
+KNOWN_DEVICE_FOR = timedelta(days=180)
+DEVICE_SALT = "portal.known-device"
 MIN_PASSWORD = 10
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _hasher = PasswordHasher()
@@ -43,10 +49,20 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What a sign-up did: made `user`, or found the address taken by `existing` (the
+    caller answers the same and tells the owner by mail)."""
+
+    user: User | None = None
+    existing: User | None = None
+
+
 @dataclass
 class Accounts:
     session: Session
     audit: AuditLog
+    device_key: str = ""  # signs the known-device marks (the app's secret key)
 
     def get(self, user_id: int) -> User:
         user = self.find(user_id)
@@ -66,22 +82,25 @@ class Accounts:
     def by_email(self, email: str) -> User | None:
         return self.session.scalar(select(User).where(User.email == email.strip().lower()))
 
+    def sign_up(self, data: dict[str, Any], *, ip: str | None = None) -> Registration:
+        """An enterprise signs itself up (the pages and the API). An address already
+        registered makes no account and no error: the caller answers as for a new one and
+        tells the owner by mail, so that sign-up does not tell who has an account; it costs
+        the same, an Argon2 hash either way."""
+        _check_enterprise(data)
+        existing = self.by_email(str(data["email"]))
+        if existing is None:
+            return Registration(user=self.register_enterprise(data, ip=ip))
+        _hasher.hash(str(data["password"]))  # as long as making the account would take
+        self.audit.append(
+            "account.register_taken", actor="anonymous", subject=_actor(existing), ip=ip
+        )
+        return Registration(existing=existing)
+
     def register_enterprise(self, data: dict[str, Any], *, ip: str | None = None) -> User:
-        """An enterprise signs itself up: name, 统一社会信用代码 (check digit verified)."""
-        errors = _check_account(data)
-        uscc = str(data.get("enterprise_uscc") or "").strip().upper()
-        if not str(data.get("enterprise_name") or "").strip():
-            errors["enterprise_name"] = [message("请填写企业名称", "Enter the enterprise's name.")]
-        if not valid_uscc(uscc):
-            errors["enterprise_uscc"] = [
-                message(
-                    "统一社会信用代码无效（18 位，末位为校验码）",
-                    "Not a valid unified social credit code (18 characters, the last a "
-                    "check character).",
-                )
-            ]
-        if errors:
-            raise Invalid(errors)
+        """An enterprise's account: name, 统一社会信用代码 (check digit verified); a taken
+        address is a Conflict (self-service sign-up goes through `sign_up`)."""
+        uscc = _check_enterprise(data)
         user = self._add(
             data,
             role="enterprise",
@@ -134,41 +153,107 @@ class Accounts:
             display_name=str(data.get("display_name") or email.split("@")[0]).strip(),
             password_hash=_hasher.hash(str(data["password"])),
             active=True,
-            failed_logins=0,
             **fields,
         )
         self.session.add(user)
         self.session.flush()
         return user
 
-    def authenticate(self, email: str, password: str, *, ip: str | None = None) -> User:
-        """The account if the password is right; refuses a locked or disabled account.
-        Every attempt, good or bad, goes to the audit log, and failures count towards a
-        lock: commit the session also when this raises."""
-        user = self.by_email(email or "")
-        now = utcnow()
-        if user is None:
-            _verify(_DUMMY_HASH, password)
-            self.audit.append("login.failed", actor="anonymous", subject=f"email:{email}", ip=ip)
+    @property
+    def throttle(self) -> SignInThrottle:
+        return SignInThrottle(self.session)
+
+    def authenticate(
+        self, email: str, password: str, *, ip: str | None = None, device: str | None = None
+    ) -> User:
+        """The account if the password is right and the account active. Throttled per
+        address and source (`access/throttle.py`): a 429 to wait, the same for every
+        address; `device`, a known-device mark (`device_mark`), lifts the bound over all
+        sources. Every attempt, good or bad, goes to the audit log, and failures are
+        counted: commit the session also when this raises."""
+        email = (email or "").strip().lower()
+        user = self.by_email(email)
+        who = _actor(user) if user is not None else "anonymous"
+        subject = _actor(user) if user is not None else f"email:{email[:254]}"
+        known = user is not None and self.recognises(user, device)
+        try:
+            self.throttle.check(email, ip, known_device=known)
+        except TooManyAttempts:
+            self.audit.append("login.throttled", actor=who, subject=subject, ip=ip)
+            raise
+        right = _verify(user.password_hash if user else _DUMMY_HASH, password)
+        if user is None or not right or not user.active:
+            self.throttle.failed(email, ip)
+            self.audit.append("login.failed", actor=who, subject=subject, ip=ip)
             raise Unauthenticated({"_": [_WRONG]})
-        if user.locked_until and user.locked_until > now:
-            self.audit.append("login.locked", actor=_actor(user), subject=_actor(user), ip=ip)
-            minutes = int((user.locked_until - now).total_seconds() // 60) + 1
-            raise Forbidden.because(
-                f"登录失败次数过多，请 {minutes} 分钟后再试",
-                f"Too many failed sign-ins; try again in {minutes} minutes.",
-            )
-        if not _verify(user.password_hash, password) or not user.active:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILURES:
-                user.locked_until, user.failed_logins = now + LOCK_FOR, 0
-            self.audit.append("login.failed", actor=_actor(user), subject=_actor(user), ip=ip)
-            raise Unauthenticated({"_": [_WRONG]})
-        user.failed_logins, user.locked_until = 0, None
+        self.throttle.succeeded(email, ip)
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
         self.audit.append("login", actor=_actor(user), subject=_actor(user), ip=ip)
         return user
+
+    # -- known devices: a browser that signed in to the account before ---------------------
+    def device_mark(self, user: User) -> str:
+        """A signed mark for the browser that just signed in; it dies with the password."""
+        return self._devices().dumps([user.id, password_stamp(user)])
+
+    def recognises(self, user: User, mark: str | None) -> bool:
+        if not mark or not self.device_key or len(mark) > 500:
+            return False
+        try:
+            found = self._devices().loads(mark, max_age=KNOWN_DEVICE_FOR.total_seconds())
+        except BadData:
+            return False
+        return found == [user.id, password_stamp(user)]
+
+    def _devices(self) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.device_key, salt=DEVICE_SALT)
+
+    # -- web sessions ----------------------------------------------------------------------
+    def open_session(self, user: User) -> str:
+        """A new web session of `user`: the secret for the cookie (kept here as SHA-256)."""
+        now = utcnow()
+        self.session.execute(delete(WebSession).where(WebSession.expires_at < now))
+        secret = secrets.token_urlsafe(32)
+        self.session.add(
+            WebSession(
+                user_id=user.id,
+                secret_hash=token_digest(secret),
+                created_at=now,
+                expires_at=now + SESSION_LIFETIME,
+            )
+        )
+        return secret
+
+    def session_user(self, user_id: int, secret: str) -> User | None:
+        """The active user whose web session this is, or None: signed out, expired, reset."""
+        found = self.session.scalar(
+            select(WebSession).where(
+                WebSession.secret_hash == token_digest(secret or ""),
+                WebSession.user_id == user_id,
+                WebSession.expires_at > utcnow(),
+            )
+        )
+        if found is None:
+            return None
+        user = self.find(user_id)
+        return user if user is not None and user.active else None
+
+    def end_session(self, secret: str, *, ip: str | None = None) -> None:
+        """Sign out: this session ends, wherever its cookie was copied to."""
+        found = self.session.scalar(
+            select(WebSession).where(WebSession.secret_hash == token_digest(secret or ""))
+        )
+        if found is not None:
+            self.audit.append("logout", actor=f"user:{found.user_id}", ip=ip)
+            self.session.delete(found)
+
+    def end_all_sessions(self, user: User, *, ip: str | None = None) -> int:
+        """Sign out everywhere: every web session of `user` ends."""
+        ended = self.session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        count = int(ended.rowcount or 0)  # type: ignore[attr-defined]
+        self.audit.append("logout.everywhere", actor=_actor(user), sessions=count, ip=ip)
+        return count
 
     def request_reset(self, email: str, *, ip: str | None = None) -> str | None:
         """A one-time reset token for the account (to be sent by e-mail), or None when
@@ -212,14 +297,38 @@ class Accounts:
         if errors:
             raise Invalid(errors)
         user = self.get(reset.user_id)
+        now = utcnow()
         user.password_hash = _hasher.hash(password)
-        user.failed_logins, user.locked_until = 0, None
-        reset.used_at = utcnow()
-        self.audit.append("password.reset", actor=_actor(user), subject=_actor(user), ip=ip)
+        # Whoever held the old password (or another link) holds nothing now: every other
+        # link, every API token and every web session of the account ends with it.
+        self.session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
+        )
+        revoked = self.session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        self.session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        self.throttle.forget(user.email)
+        self.audit.append(
+            "password.reset",
+            actor=_actor(user),
+            subject=_actor(user),
+            ip=ip,
+            tokens_revoked=int(revoked.rowcount or 0),  # type: ignore[attr-defined]
+        )
         return user
 
     def count(self) -> int:
         return self.session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def password_stamp(user: User) -> str:
+    """A digest of the stored password hash: what a known-device mark is bound to."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def _actor(user: User) -> str:
@@ -234,6 +343,25 @@ def _verify(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password or "")
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _check_enterprise(data: dict[str, Any]) -> str:
+    """Refuse an enterprise's sign-up form with its field errors; its USCC, normalised."""
+    errors = _check_account(data)
+    uscc = str(data.get("enterprise_uscc") or "").strip().upper()
+    if not str(data.get("enterprise_name") or "").strip():
+        errors["enterprise_name"] = [message("请填写企业名称", "Enter the enterprise's name.")]
+    if not valid_uscc(uscc):
+        errors["enterprise_uscc"] = [
+            message(
+                "统一社会信用代码无效（18 位，末位为校验码）",
+                "Not a valid unified social credit code (18 characters, the last a "
+                "check character).",
+            )
+        ]
+    if errors:
+        raise Invalid(errors)
+    return uscc
 
 
 def _check_account(data: dict[str, Any]) -> dict[str, Any]:

@@ -142,6 +142,22 @@ class Tokens:
         token.last_used_at = now
         return Caller(token.user, token)
 
+    def is_live(self, secret: str) -> bool:
+        """Whether a presented token is one that `resolve` would take (for the rate limits:
+        a bogus token must not get a budget of its own). Only well-formed secrets are
+        looked up."""
+        if not secret.startswith(PREFIX) or len(secret) > 100:
+            return False
+        now = utcnow()
+        found = self.session.scalar(
+            select(ApiToken.id).where(
+                ApiToken.token_hash == token_digest(secret),
+                ApiToken.revoked_at.is_(None),
+                (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now),
+            )
+        )
+        return found is not None
+
     def use(self, secret: str, *, ip: str | None, request_line: str) -> Caller:
         """`resolve`, and the use recorded in the audit log (what was asked, from where)."""
         found = self.resolve(secret, ip=ip)

@@ -29,6 +29,7 @@ from ..access import Download, metered, rights
 from ..catalog.documents import dataset_document
 from ..catalog.errors import CatalogError, Invalid, NotFound
 from ..guard import caller, optional_caller
+from ..mail import mail_registration_taken
 from ..models import Application, OpennessRequest
 from ..services import access, catalog, database
 from . import shapes
@@ -39,6 +40,11 @@ from .serialize import application_json, grant_json, report_json, token_json
 T = TypeVar("T")
 # Ids in paths: a number the database can hold (a larger one is simply not found).
 ID = "int(min=1, max=2147483647)"
+REGISTERED = message(
+    "已受理：如该邮箱尚未注册，账户已建立，可用其登录；否则该邮箱会收到一封提醒邮件。",
+    "Accepted: if the address was new, the account is made and you can sign in; otherwise "
+    "the address gets a mail about it.",
+)
 HELD = "Held for the platform authority: the update makes the dataset less open."
 
 
@@ -71,13 +77,20 @@ def ip() -> str | None:
 @blueprint.post("/accounts")
 @guard.public
 @documented(
-    tag="accounts", body=shapes.Registration, responses={201: shapes.Account}, errors=(409,)
+    tag="accounts", body=shapes.Registration, responses={202: shapes.Account}, errors=(422,)
 )
 def register() -> tuple[Response, int]:
-    """Register an enterprise"""
+    """Register an enterprise
+
+    The same answer whether the address is new (the account is made: sign in with it) or
+    already has an account (none is made, and its owner is told by mail): sign-up does not
+    tell who has an account."""
     data = body()
-    user = committed(lambda s: access(s).accounts.register_enterprise(data, ip=ip()))
-    return jsonify({"id": user.id, "email": user.email, "role": user.role}), 201
+    made = committed(lambda s: access(s).accounts.sign_up(data, ip=ip()))
+    if made.existing is not None:
+        mail_registration_taken(made.existing.email, made.existing.display_name)
+    email = str(data["email"]).strip().lower()
+    return jsonify({"email": email, "role": "enterprise", "detail": REGISTERED}), 202
 
 
 @blueprint.post("/tokens")

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import guard
 from ..access import Access, Caller, rights
 from ..catalog.errors import CatalogError, Forbidden, NotFound, Unauthenticated
+from ..hosts import external_base
 from ..search import SearchUnavailable
 from ..services import access, database
 from . import ckan_actions as reads
@@ -124,7 +125,7 @@ def dispatch(name: str) -> tuple[Response, int]:
 
 
 def _envelope(name: str, body: dict[str, Any]) -> Response:
-    return jsonify({"help": f"{request.url_root}api/3/action/help_show?name={name}", **body})
+    return jsonify({"help": f"{external_base()}/api/3/action/help_show?name={name}", **body})
 
 
 def _run(found: Action, data: dict[str, Any]) -> Any:
@@ -135,7 +136,7 @@ def _run(found: Action, data: dict[str, Any]) -> Any:
     with database().transaction() if writes else database().sessions() as session:
         services = access(session)
         caller = _caller(services)
-        context = Context(session, caller, request.remote_addr, request.url_root, services)
+        context = Context(session, caller, request.remote_addr, external_base(), services)
         outcome, failed = _attempt(found, context, data)
     if failed:
         raise outcome

@@ -11,6 +11,7 @@ from schemas import message, render
 from .. import guard
 from ..catalog.dcat_ap import catalog_graph, dataset_graph, serialize
 from ..catalog.dcat_us import data_json
+from ..hosts import external_base
 from ..services import database, settings
 from .dcat_params import BadParameters, parse_page_request
 from .rest import problem
@@ -65,5 +66,5 @@ def _rdf(graph: Graph, ext: str) -> Response:
 
 
 def _base_url() -> str:
-    """The configured public address, else the one this request came to."""
-    return (settings().public_url or request.url_root).rstrip("/")
+    """The portal's address (portal/hosts.py: never a Host of the client's choosing)."""
+    return external_base()

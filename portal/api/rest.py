@@ -56,6 +56,9 @@ def refused(error: CatalogError) -> Response:
     )
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="qingdao-data-portal"'
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

@@ -126,9 +126,9 @@ class Registration(Shape):
 
 
 class Account(Shape):
-    id = fields.Integer(required=True)
     email = fields.String(required=True)
     role = fields.String(required=True)
+    detail = fields.Dict(required=True)  # {"zh", "en"}
 
 
 class TokenRequest(Shape):

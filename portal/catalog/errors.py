@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
 from schemas import Message, message, render
@@ -50,6 +52,32 @@ class Forbidden(CatalogError):
     @classmethod
     def because(cls, zh: str, en: str) -> Forbidden:
         return cls({"_": [message(zh, en)]})
+
+
+class TooManyAttempts(CatalogError):
+    """Too many failed sign-ins for an address from a source: wait `retry_after` seconds
+    (sent as `Retry-After`)."""
+
+    status = 429
+
+    def __init__(self, errors: dict[str, Any], retry_after: int) -> None:
+        super().__init__(errors)
+        self.retry_after = retry_after
+
+    @classmethod
+    def wait(cls, wait: timedelta) -> TooManyAttempts:
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        return cls(
+            {
+                "_": [
+                    message(
+                        f"登录尝试过于频繁，请 {seconds} 秒后再试",
+                        f"Too many sign-in attempts; try again in {seconds} seconds.",
+                    )
+                ]
+            },
+            seconds,
+        )
 
 
 class QuotaExhausted(CatalogError):

@@ -8,8 +8,10 @@ from .access import (
     Grant,
     OpennessRequest,
     PasswordReset,
+    SignInFailure,
     UsageReport,
     User,
+    WebSession,
 )
 from .catalog import (
     CatalogEvent,
@@ -42,8 +44,10 @@ __all__ = [
     "Resource",
     "Revision",
     "Scenario",
+    "SignInFailure",
     "UsageReport",
     "User",
+    "WebSession",
     "Zone",
     "dataset_zones",
 ]

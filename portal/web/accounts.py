@@ -7,7 +7,6 @@ here or from the account services, and are shown next to their field.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -25,8 +24,10 @@ from wtforms.validators import StopValidation, ValidationError
 from schemas import Message, message
 
 from .. import guard
-from ..catalog.errors import Conflict, Forbidden, Invalid, Unauthenticated
-from ..mail import send_mail
+from ..access.accounts import KNOWN_DEVICE_FOR
+from ..catalog.errors import Conflict, Invalid, TooManyAttempts, Unauthenticated
+from ..hosts import external_url
+from ..mail import mail_registration_taken, send_mail
 from ..models import User
 from ..services import access, database, settings
 from .site import blueprint
@@ -42,7 +43,10 @@ ROLE_LABELS: dict[str, Message] = {
 }
 LOGIN_MESSAGE = message("请先登录", "Please sign in to see this page.")  # shown by bi()
 BAD_LINK = message("重置链接无效或已过期", "The reset link is invalid or expired.")
-TAKEN = message("该邮箱已注册", "This e-mail is registered.")
+REGISTERED = message("注册成功，请登录", "You are registered; sign in now.")
+# The browser that signed in to an account before: its mark lifts the bound on failed
+# sign-ins over all sources (access/throttle.py), so a stranger cannot keep the owner out.
+DEVICE_COOKIE = "portal_device"
 RESET_SUBJECT = "重置密码 Reset your password · 青岛市公共数据开放平台"
 RESET_BODY = """\
 {name}，您好：
@@ -71,29 +75,25 @@ EXPIRED_FORM = message("表单已过期，请刷新页面后重试", "The form e
 
 @dataclass(frozen=True)
 class SignedIn:
-    """The signed-in user as the session knows it (views load the `User` row they need)."""
+    """The signed-in user as the session knows it (views load the `User` row they need).
+    `secret` names the server-side session (`web_sessions`), checked on every request:
+    a cookie copied before sign-out, or before a password reset, signs nobody in."""
 
     id: int
     email: str
     display_name: str
     role: str
-    stamp: str  # of the password the session was opened with, see `password_stamp`
+    secret: str
     is_active: bool = True
     is_authenticated: bool = True
     is_anonymous: bool = False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.stamp}"
+        return f"{self.id}:{self.secret}"
 
     @classmethod
-    def of(cls, user: User) -> SignedIn:
-        return cls(user.id, user.email, user.display_name, user.role, password_stamp(user))
-
-
-def password_stamp(user: User) -> str:
-    """A digest of the stored password hash: kept in the session cookie, it ends every
-    session opened before the password changed (a reset after a stolen password)."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    def of(cls, user: User, secret: str) -> SignedIn:
+        return cls(user.id, user.email, user.display_name, user.role, secret)
 
 
 def init_accounts(app: Flask) -> None:
@@ -105,14 +105,14 @@ def init_accounts(app: Flask) -> None:
 
     @manager.user_loader
     def load(session_id: str) -> SignedIn | None:
-        user_id, _, stamp = session_id.partition(":")
-        if not user_id.isdigit() or len(user_id) > 10:
+        user_id, _, secret = session_id.partition(":")
+        if not user_id.isdigit() or len(user_id) > 10 or not 0 < len(secret) <= 100:
             return None
         with database(app).sessions() as session:
-            user = access(session, app).accounts.find(int(user_id))
-            if user is None or not user.active or stamp != password_stamp(user):
-                return None  # gone, disabled, or the password changed since sign-in
-            return SignedIn.of(user)
+            user = access(session, app).accounts.session_user(int(user_id), secret)
+            if user is None:
+                return None  # signed out, expired, reset, gone or disabled
+            return SignedIn.of(user, secret)
 
     # Per-IP limit shared with the API's token endpoint: guessing passwords, and mailing
     # reset links to someone over and over.
@@ -286,15 +286,20 @@ def register() -> ResponseReturnValue:
         "enterprise_name": form.enterprise_name.data,
         "enterprise_uscc": form.enterprise_uscc.data,
     }
+    owner: tuple[str, str] | None = None
     try:
         with database().transaction() as session:
-            access(session).accounts.register_enterprise(data, ip=_ip())
+            made = access(session).accounts.sign_up(data, ip=_ip())
+            if made.existing is not None:
+                owner = (made.existing.email, made.existing.display_name)
     except (Invalid, Conflict) as error:  # rolled back: no account
         errors = service_errors(error.errors, form)
         return _page("accounts/register.html", error.status, form=form, errors=errors)
-    except IntegrityError:  # the same e-mail registered at the same moment
-        return _page("accounts/register.html", 409, form=form, errors={"email": [TAKEN]})
-    flash(message("注册成功，请登录", "You are registered; sign in now."), "success")
+    except IntegrityError:  # the same e-mail registered at the same moment: answered alike
+        pass
+    if owner is not None:  # the address has an account: its owner is told, not the visitor
+        mail_registration_taken(*owner)
+    flash(REGISTERED, "success")
     return redirect(url_for("web.login"))
 
 
@@ -308,32 +313,70 @@ def login() -> ResponseReturnValue:
         return _page("accounts/login.html", form=form, errors={})
     if not form.validate():
         return _page("accounts/login.html", 422, form=form, errors=form_errors(form))
-    outcome: SignedIn | Unauthenticated | Forbidden
-    # Failed attempts count towards the lock and are audited: commit them too.
+    outcome: SignedIn | Unauthenticated | TooManyAttempts
+    # Failed attempts count towards the throttle and are audited: commit them too.
     with database().transaction() as session:
+        accounts = access(session).accounts
         try:
-            user = access(session).accounts.authenticate(
-                form.email.data or "", form.password.data or "", ip=_ip()
+            user = accounts.authenticate(
+                form.email.data or "",
+                form.password.data or "",
+                ip=_ip(),
+                device=request.cookies.get(DEVICE_COOKIE),
             )
-        except (Unauthenticated, Forbidden) as error:
+        except (Unauthenticated, TooManyAttempts) as error:
             outcome = error
         else:
-            outcome = SignedIn.of(user)
+            outcome = SignedIn.of(user, accounts.open_session(user))
+            device = accounts.device_mark(user)
     if not isinstance(outcome, SignedIn):
         errors = service_errors(outcome.errors, form)
-        return _page("accounts/login.html", outcome.status, form=form, errors=errors)
+        page = current_app.make_response(
+            _page("accounts/login.html", outcome.status, form=form, errors=errors)
+        )
+        if isinstance(outcome, TooManyAttempts):
+            page.headers["Retry-After"] = str(outcome.retry_after)
+        return page
     web_session.clear()  # a new session on sign-in: no fixation of one planted earlier
     login_user(outcome)
-    return redirect(safe_next(form.next.data) or url_for("web.account"))
+    response = redirect(safe_next(form.next.data) or url_for("web.account"))
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=int(KNOWN_DEVICE_FOR.total_seconds()),
+        path=url_for("web.login"),  # sent only where it is read
+        secure=settings().secure_cookies,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 @blueprint.post("/logout")
 @guard.public  # signed in or not, the session ends
 def logout() -> ResponseReturnValue:
     # POST only, with the CSRF token: a link or an <img> elsewhere cannot sign anyone out.
+    if current_user.is_authenticated:  # the server-side session ends: copies of the cookie too
+        with database().transaction() as session:
+            access(session).accounts.end_session(current_user.secret, ip=_ip())
     logout_user()
     web_session.clear()
     flash(message("您已退出登录", "You have signed out."), "success")
+    return redirect(url_for("web.login"))
+
+
+@blueprint.post("/logout/everywhere")
+@guard.signed_in()
+def logout_everywhere() -> ResponseReturnValue:
+    """Every session of the account ends, in every browser (a lost phone, a shared PC)."""
+    with database().transaction() as session:
+        accounts = access(session).accounts
+        user = accounts.find(current_user.id)
+        if user is not None:
+            accounts.end_all_sessions(user, ip=_ip())
+    logout_user()
+    web_session.clear()
+    flash(message("已在所有设备上退出登录", "You have signed out everywhere."), "success")
     return redirect(url_for("web.login"))
 
 
@@ -377,11 +420,9 @@ def forgot_password() -> ResponseReturnValue:
 
 
 def _mail_reset_link(email: str, name: str, *, token: str) -> None:
-    # Never from the request's Host header when the public address is configured: a forged
-    # Host would mail the victim a link to someone else's server, carrying the real token.
-    public = settings().public_url.rstrip("/")
-    path = url_for("web.reset_password", token=token)
-    link = public + path if public else url_for("web.reset_password", token=token, _external=True)
+    # Never from a Host header of the client's choosing (portal/hosts.py): a forged Host
+    # would mail the victim a link to someone else's server, carrying the real token.
+    link = external_url("web.reset_password", token=token)
     try:
         send_mail(email, RESET_SUBJECT, RESET_BODY.format(name=name, link=link))
     except Exception:

@@ -38,7 +38,7 @@ def test_the_whole_flow_is_metered_enforced_and_audited(world: World) -> None:
             "enterprise_uscc": valid_uscc(),
         },
     )
-    assert registered.status_code == 201, registered.get_json()
+    assert registered.status_code == 202, registered.get_json()
     created = world.client.post(
         "/api/v1/tokens",
         json={

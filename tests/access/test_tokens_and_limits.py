@@ -89,7 +89,7 @@ def test_sign_in_is_throttled_per_account(world: World) -> None:
         ).status_code
 
     assert [attempt("wrong") for _ in range(5)] == [401] * 5
-    assert attempt(PASSWORD) == 403  # locked, even with the right password
+    assert attempt(PASSWORD) == 429  # this source waits, even with the right password
     with database(world.app).sessions() as session:
         failed = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "login.failed")
