@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +21,7 @@ from harvesters import Failed, Harvester, Pipeline, SourceSettings, Validated
 from schemas import GradePolicy, Message, message, render
 
 from ..access.audit import AuditLog
+from ..access.checkpoints import CheckpointLog
 from ..catalog import Catalog, CatalogError
 from ..catalog.bulk import DatasetBatches
 from ..db import Database
@@ -93,12 +93,12 @@ def run_harvest(
     progress: Progress | None = None,
     batch_size: int = 500,
     parallel_after: int | None = PARALLEL_AFTER,
-    audit_anchor: Path | None = None,
+    audit_anchor: CheckpointLog | None = None,
 ) -> HarvestReport:
     """Harvest into the catalog. With `withdraw_missing`, datasets of this source that the
     run did not see are withdrawn (never deleted); with `dry_run` nothing is kept. Records
     after the first `parallel_after` are validated by worker processes (None: never).
-    Openness requests of held records go to the audit log, whose head is copied to
+    Openness requests of held records go to the audit log, whose head is signed into
     `audit_anchor` (the instance's, see `services.audit_anchor`)."""
     pipeline = Pipeline(policy=policy, source=settings or SourceSettings())
     session = db.writing_sessions()  # commits a batch at a time, alongside other writers

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from harvesters import SourceSettings, available_harvesters, load_harvester
 from schemas import GradePolicy, message, vocab
 
+from ..access.checkpoints import CheckpointLog
 from ..catalog import Conflict, Invalid, NotFound
 from ..db import Database, utcnow
 from ..models import HarvestJob, HarvestRecord, HarvestSource, Organization
@@ -152,7 +152,7 @@ def run_source(
     dry_run: bool = False,
     incremental: bool = False,
     progress: Progress | None = None,
-    audit_anchor: Path | None = None,
+    audit_anchor: CheckpointLog | None = None,
 ) -> SourceRun:
     """Run one source; its job (not for a dry run) records every record's outcome.
     `audit_anchor`: the instance's audit anchor, for the openness requests of held records."""
