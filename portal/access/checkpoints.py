@@ -215,6 +215,19 @@ class CheckpointLog:
             return []
         return list(read_checkpoints(self.lines_path))
 
+    def last_line(self) -> Checkpoint | None:
+        """The last line of audit.checkpoints, read from the file's end (a commit needs
+        only that one, however long the file has grown)."""
+        try:
+            with self.lines_path.open("rb") as lines:
+                size = lines.seek(0, os.SEEK_END)
+                lines.seek(max(0, size - 2 * MAX_LINE))
+                tail = lines.read().decode("utf-8", errors="replace").splitlines()
+        except FileNotFoundError:
+            return None
+        last = next((text for text in reversed(tail) if text.strip()), None)
+        return Checkpoint.parse(last.strip()) if last is not None else None
+
     def head(self) -> Checkpoint | None:
         try:
             text = self.head_path.read_text(encoding="utf-8").strip()
@@ -243,13 +256,16 @@ class CheckpointLog:
             last_head = self.head()
             if last_head is not None and last_head.head_id >= head_id:
                 return  # a later commit got there first: the head only moves forward
-            if not start and (last_head is None or not self.key_path.exists()):
-                log.warning("audit checkpoint not written: the checkpoint log or key is missing")
+            last_line = self.last_line()
+            follows = last_head is not None and last_line is not None
+            follows = follows and last_head.prev == last_line.line_hash()  # type: ignore[union-attr]
+            if not start and not (follows and self.key_path.exists()):
+                # Deleted or cut files are for `verify` to report, not to paper over.
+                log.warning("audit checkpoint not written: the checkpoint log or key is broken")
                 return
             private = self.private_key()
             if private is None:
                 private = self._create_key()
-            lines = self.lines()
             base_count, base_id = (last_head.count, last_head.head_id) if last_head else (0, 0)
             count = base_count + count_since(base_id)
             now = datetime.now(UTC)
@@ -260,11 +276,11 @@ class CheckpointLog:
                     head_id=head_id,
                     head=head_hash,
                     at=now.isoformat(),
-                    prev=lines[-1].line_hash() if lines else GENESIS,
+                    prev=last_line.line_hash() if last_line else GENESIS,
                     key=key_id(private.public_key()),
                 ),
             )
-            if not lines or self._line_due(lines[-1], checkpoint, now):
+            if last_line is None or self._line_due(last_line, checkpoint, now):
                 self._append_line(checkpoint)
                 # the head now follows the line just written (a line is also a head)
                 checkpoint = self._sign(private, _with_prev(checkpoint, checkpoint.line_hash()))
