@@ -170,6 +170,12 @@ class Accounts:
         self.audit.append("login", actor=_actor(user), subject=_actor(user), ip=ip)
         return user
 
+    def sign_out(self, user_id: int, *, ip: str | None = None) -> None:
+        """A session ended by its user: in the log beside the sign-in that began it."""
+        user = self.session.get(User, user_id)
+        if user is not None:
+            self.audit.append("logout", actor=_actor(user), subject=_actor(user), ip=ip)
+
     def request_reset(self, email: str, *, ip: str | None = None) -> str | None:
         """A one-time reset token for the account (to be sent by e-mail), or None when
         there is no such account (the caller answers the same either way)."""

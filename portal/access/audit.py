@@ -264,6 +264,23 @@ class AuditLog:
         query = select(AuditEntry.action).distinct().order_by(AuditEntry.action)
         return list(self.session.scalars(query))
 
+    def record_export(
+        self, *, actor: str, ip: str | None = None, wanted: AuditFilter | None = None
+    ) -> AuditEntry:
+        """Note that the log (or the part `wanted` names) leaves the portal: who took it
+        is itself an event of the log. Called by every export, before its first byte."""
+        scope = {}
+        if wanted is not None:
+            scope = {
+                "actor": wanted.actor or None,
+                "action": wanted.action or None,
+                "subject": wanted.subject or None,
+                "since": wanted.since.isoformat() if wanted.since else None,
+                "until": wanted.until.isoformat() if wanted.until else None,
+            }
+        filters = {key: value for key, value in scope.items() if value}
+        return self.append("audit.export", actor=actor, ip=ip, filters=filters)
+
     def export_csv(self, wanted: AuditFilter | None = None) -> Iterator[str]:
         """The log (the entries `wanted` names, if given) as CSV, oldest first, a chunk at
         a time (it can be long)."""

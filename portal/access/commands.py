@@ -134,6 +134,8 @@ def register(main: click.Group, make_app: Callable) -> None:
     def audit_export(file: Path) -> None:
         """Write the whole log as CSV to FILE (`-` for standard output)."""
         app = make_app()
+        with database(app).transaction() as session:
+            access(session, app).audit.record_export(actor="console")
         with database(app).sessions() as session:
             chunks = access(session, app).audit.export_csv()
             if str(file) == "-":

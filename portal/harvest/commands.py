@@ -286,6 +286,7 @@ def _run_source(
             incremental=incremental,
             progress=step,
             audit_anchor=audit_anchor(app),
+            by="console",
         )
     except CatalogError as error:
         raise click.ClickException(str(error)) from error

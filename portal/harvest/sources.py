@@ -153,9 +153,11 @@ def run_source(
     incremental: bool = False,
     progress: Progress | None = None,
     audit_anchor: CheckpointLog | None = None,
+    by: str = "system",
 ) -> SourceRun:
     """Run one source; its job (not for a dry run) records every record's outcome.
-    `audit_anchor`: the instance's audit anchor, for the openness requests of held records."""
+    `audit_anchor`: the instance's audit checkpoints; `by`: who started the run, the actor
+    of its audit entry (`harvest.commit`)."""
     with db.transaction() as session:
         source = get_source(session, name)
         source_id, kind, url = source.id, source.type, source.url
@@ -189,6 +191,7 @@ def run_source(
             dry_run=dry_run,
             progress=progress,
             audit_anchor=audit_anchor,
+            by=by,
         )
     except Exception as error:  # the source could not be read: the job says why
         _finish(

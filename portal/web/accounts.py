@@ -331,6 +331,9 @@ def login() -> ResponseReturnValue:
 @guard.public  # signed in or not, the session ends
 def logout() -> ResponseReturnValue:
     # POST only, with the CSRF token: a link or an <img> elsewhere cannot sign anyone out.
+    if current_user.is_authenticated:
+        with database().transaction() as session:
+            access(session).accounts.sign_out(int(current_user.id), ip=request.remote_addr)
     logout_user()
     web_session.clear()
     flash(message("您已退出登录", "You have signed out."), "success")

@@ -366,6 +366,9 @@ def authority_audit_csv() -> ResponseReturnValue:
     filters, errors = _audit_filters(request.args)
     if errors:
         return authority_audit()
+    with database().transaction() as session:
+        by = f"user:{current_account(session).id}"
+        access(session).audit.record_export(actor=by, ip=request.remote_addr, wanted=filters)
 
     def rows() -> Iterator[str]:
         with database().sessions() as session:
