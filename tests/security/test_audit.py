@@ -17,9 +17,16 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
+from portal.access import tokens
 from portal.access.audit import entry_hash
 from portal.cli import main
-from portal.models import AuditEntry
+from portal.models import AuditEntry, User
+from portal.services import access, database
+
+from ..access.conftest import World
+from ..access.conftest import world as world
+from ..web import test_officer, test_workspace
+from ..web.test_workspace import BASE, csrf, signed_in
 
 PASSWORD = "a long password"
 
@@ -246,3 +253,110 @@ def test_a_witness_copy_of_another_key_or_edited_is_refused(
     assert code == 1 and "signature does not verify" in out, out
     code, out = verify(env, "--checkpoints", str(copy))
     assert code != 0 and "go together" in out
+
+
+# -- finding 10: the events that left no entry ---------------------------------------------
+
+
+def entries(world: World, action: str) -> list[AuditEntry]:
+    with database(world.app).sessions() as session:
+        query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        return list(session.scalars(query))
+
+
+@pytest.fixture
+def fresh_refusal_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The budget is per process and per minute; other tests in this worker spent some."""
+    monkeypatch.setattr(tokens, "_REFUSALS", tokens.RefusalBudget())
+
+
+def test_refused_tokens_are_audited_once_a_minute_per_token_and_address(
+    world: World, fresh_refusal_budget: None
+) -> None:
+    for _ in range(30):  # a flood of one bad token
+        response = world.call("GET", "/api/v1/applications", token="qdp_flood-aaaaaaaa")
+        assert response.status_code == 401
+    refused = entries(world, "token.refused")
+    assert len(refused) == 1
+    assert refused[0].actor == "token:qdp_flood-aa" and refused[0].ip == "127.0.0.1"
+    assert refused[0].subject == "GET /api/v1/applications"
+
+    reader = world.token("officer", ["catalog:read"], name="reader")
+    response = world.call("GET", "/api/v1/audit", token=reader)  # lacks audit:read
+    assert response.status_code == 403
+    scoped = entries(world, "token.refused")[-1]
+    assert scoped.actor.startswith(f"user:{world.users['officer']} token:")
+    assert "audit:read" in scoped.detail["reason"]
+
+    # a flood of ever-new tokens is bounded in all, and the entry says what it dropped
+    for number in range(tokens.REFUSALS_PER_MINUTE + 50):
+        world.call("GET", "/api/v1/applications", token=f"qdp_{number:08d}")
+    assert len(entries(world, "token.refused")) == tokens.REFUSALS_PER_MINUTE
+
+
+def test_audit_exports_are_themselves_audited(world: World) -> None:
+    response = world.call("GET", "/api/v1/audit.csv", "authority")
+    assert response.status_code == 200
+    response.get_data()
+    exported = entries(world, "audit.export")
+    assert len(exported) == 1 and exported[0].actor.startswith(f"user:{world.users['authority']}")
+    client = signed_in(world, "authority")
+    page = client.get("/workspace/audit.csv?action=login", base_url=BASE)
+    assert page.status_code == 200
+    web = entries(world, "audit.export")[-1]
+    assert web.actor == f"user:{world.users['authority']}" and web.detail["filters"] == {
+        "action": "login"
+    }
+
+
+def test_sign_out_is_audited(world: World) -> None:
+    client = signed_in(world, "enterprise")
+    page = client.get("/account", base_url=BASE).get_data(as_text=True)
+    done = client.post(
+        "/logout",
+        base_url=BASE,
+        data={"csrf_token": csrf(page)},
+        headers={"Referer": f"{BASE}/account"},
+    )
+    assert done.status_code == 302
+    logged = entries(world, "logout")
+    assert [e.actor for e in logged] == [f"user:{world.users['enterprise']}"]
+
+
+def test_a_resource_url_change_is_audited_with_both_urls(world: World) -> None:
+    with database(world.app).sessions() as session:
+        officer = session.get(User, world.users["officer"])
+        document = (
+            access(session, world.app).stewardship._catalog(officer).datasets.document("bus-lines")
+        )
+    moved = [{**r, "url": "http://10.0.0.5/internal.csv"} if i == 0 else r
+             for i, r in enumerate(document["resources"])]  # fmt: skip
+    response = world.call("PUT", "/api/v1/datasets/bus-lines", "officer",
+                          json={**document, "resources": moved})  # fmt: skip
+    assert response.status_code == 200, response.get_json()
+    update = entries(world, "dataset.update")[-1]
+    assert (
+        update.subject == "dataset:bus-lines" and update.actor == f"user:{world.users['officer']}"
+    )
+    assert "resources" in update.detail["fields"]
+    assert update.detail["resource_urls"] == [
+        {
+            "resource": document["resources"][0]["id"],
+            "old": document["resources"][0]["url"],
+            "new": "http://10.0.0.5/internal.csv",
+        }
+    ]
+
+
+def test_a_spreadsheet_commit_and_a_web_harvest_run_are_audited(world: World) -> None:
+    test_workspace.test_a_department_uploads_its_catalog_dry_run_first(world)
+    committed = entries(world, "harvest.commit")
+    assert [e.actor for e in committed] == [f"user:{world.users['officer']}"]
+    assert committed[0].detail["counts"]
+
+
+def test_a_web_run_now_harvest_is_audited_with_who_pressed_it(world: World, tmp_path: Path) -> None:
+    test_officer.test_the_harvest_pages_show_jobs_and_failed_records(world, tmp_path)
+    runs = entries(world, "harvest.commit")
+    assert runs and all(e.actor == f"user:{world.users['officer']}" for e in runs)
+    assert all(e.subject and e.subject.startswith("harvest_source:") for e in runs)
