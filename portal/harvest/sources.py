@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from harvesters import SourceSettings, available_harvesters, load_harvester
 from schemas import GradePolicy, message, vocab
 
+from ..access.audit import AuditLog
 from ..access.checkpoints import CheckpointLog
 from ..catalog import Conflict, Invalid, NotFound
 from ..db import Database, utcnow
@@ -48,7 +49,11 @@ def add_source(
     defaults: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
     schedule: str | None = None,
+    by: str = "system",
+    audit_anchor: CheckpointLog | None = None,
 ) -> HarvestSource:
+    """A new harvest source, audited (`harvest_source.add`, with `by` as its actor): what
+    it fetches from decides what enters the catalog."""
     errors: dict[str, list] = {}
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{1,99}", name):
         errors["name"] = [message("名称只能包含小写字母、数字、- 和 _", "Use a-z, 0-9, - and _.")]
@@ -98,6 +103,15 @@ def add_source(
     )
     session.add(source)
     session.flush()
+    AuditLog(session, audit_anchor).append(
+        "harvest_source.add",
+        actor=by,
+        subject=f"harvest_source:{source.id}",
+        name=name,
+        type=type,
+        url=url[:500],
+        publisher=publisher,
+    )
     return source
 
 
