@@ -360,3 +360,15 @@ def test_a_web_run_now_harvest_is_audited_with_who_pressed_it(world: World, tmp_
     runs = entries(world, "harvest.commit")
     assert runs and all(e.actor == f"user:{world.users['officer']}" for e in runs)
     assert all(e.subject and e.subject.startswith("harvest_source:") for e in runs)
+
+
+def test_console_writes_are_audited(env: dict[str, str], tmp_path: Path) -> None:
+    """A harvest source registered and an audit log exported at the console."""
+    code, out = run(env, "harvest", "add", "city-ckan", "--type", "ckan",
+                    "--url", "https://data.example.cn")  # fmt: skip
+    assert code == 0, out
+    code, out = run(env, "audit", "export", str(tmp_path / "log.csv"))
+    assert code == 0, out
+    rows = (tmp_path / "log.csv").read_text(encoding="utf-8").splitlines()
+    assert [row.split(",")[3] for row in rows[1:]] == ["harvest_source.add", "audit.export"]
+    assert verify(env)[0] == 0
