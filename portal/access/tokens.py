@@ -13,6 +13,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -189,8 +190,11 @@ class RefusalBudget:
     """A fixed one-minute window: each key (token, address) once, `limit` in all; counts
     what it turned away, for the next entry to say."""
 
-    def __init__(self, limit: int = REFUSALS_PER_MINUTE) -> None:
+    def __init__(
+        self, limit: int = REFUSALS_PER_MINUTE, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
+        self._clock = clock
         self._lock = threading.Lock()
         self._window = -1
         self._seen: set[tuple[str, str]] = set()
@@ -199,7 +203,7 @@ class RefusalBudget:
     def admit(self, key: tuple[str, str]) -> int | None:
         """The number turned away since the last admitted one, or None to turn this away."""
         with self._lock:
-            window = int(time.monotonic() // 60)
+            window = int(self._clock() // 60)
             if window != self._window:
                 self._window, self._seen = window, set()
             if key in self._seen or len(self._seen) >= min(self.limit, _REFUSAL_KEYS):

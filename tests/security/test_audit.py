@@ -266,8 +266,9 @@ def entries(world: World, action: str) -> list[AuditEntry]:
 
 @pytest.fixture
 def fresh_refusal_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The budget is per process and per minute; other tests in this worker spent some."""
-    monkeypatch.setattr(tokens, "_REFUSALS", tokens.RefusalBudget())
+    """The budget is per process and per minute; other tests in this worker spent some.
+    A stopped clock: the test never straddles two minutes."""
+    monkeypatch.setattr(tokens, "_REFUSALS", tokens.RefusalBudget(clock=lambda: 0.0))
 
 
 def test_refused_tokens_are_audited_once_a_minute_per_token_and_address(
