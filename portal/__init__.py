@@ -15,9 +15,9 @@ from schemas import load_policy
 
 from .config import Settings, load_settings
 from .db import Database
-from .outbound import Outbound
 from .headers import init_security_headers
 from .hosts import init_hosts
+from .outbound import Outbound
 from .search import make_backend
 
 

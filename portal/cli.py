@@ -22,7 +22,7 @@ from .config import markdown_table
 from .harvest.commands import register as register_harvest_commands
 from .models import Dataset
 from .search import IndexerThread, SearchUnavailable, WriterBusy
-from .services import catalog, database, indexer, settings
+from .services import access, catalog, database, indexer, settings
 from .web.pages import warm_up
 
 console = Console(stderr=True)
@@ -162,6 +162,8 @@ def export_command(file: str) -> None:
             ):
                 count = export_catalog(session, out, advance)
             partial.replace(target)  # never leave a half-written export under the real name
+    with database(app).transaction() as session:  # the whole catalog left the portal
+        access(session, app).audit.append("catalog.export", actor="console", lines=count)
     console.print(f"exported {count} lines")
 
 
@@ -174,6 +176,7 @@ def import_command(file) -> None:  # type: ignore[no-untyped-def]
     try:
         with database(app).transaction() as session, _progress("importing") as advance:
             counts = import_catalog(catalog(session, "cli:import", app), file, advance)
+            access(session, app).audit.append("catalog.import", actor="console", counts=counts)
     except CatalogError as error:
         raise click.ClickException(f"nothing was imported:\n{error}") from error
     database(app).optimize()
@@ -186,12 +189,19 @@ def dataset() -> None:
     """Withdraw, restore and look back at single datasets."""
 
 
-def _dataset_action(name: str, action: Callable) -> None:
+def _dataset_action(
+    name: str, action: Callable, audited: str | None = None, **detail: object
+) -> None:
+    """`action` on the datasets in one transaction; `audited`: the audit action of a write."""
     app = _app()
     _require_initialized(app)
     try:
         with database(app).transaction() as session:
             action(catalog(session, "cli", app).datasets)
+            if audited:
+                access(session, app).audit.append(
+                    audited, actor="console", subject=f"dataset:{name}", **detail
+                )
     except CatalogError as error:
         raise click.ClickException(str(error)) from error
     _index_now(app)
@@ -211,14 +221,16 @@ def _index_now(app: Flask) -> None:
 @click.option("--reason")
 def dataset_withdraw(name: str, reason: str | None) -> None:
     """Withdraw NAME from the catalog (kept, restorable)."""
-    _dataset_action(name, lambda ds: ds.withdraw(name, reason=reason))
+    _dataset_action(
+        name, lambda ds: ds.withdraw(name, reason=reason), "dataset.withdraw", reason=reason
+    )
 
 
 @dataset.command("restore")
 @click.argument("name")
 def dataset_restore(name: str) -> None:
     """Put a withdrawn dataset back."""
-    _dataset_action(name, lambda ds: ds.restore(name))
+    _dataset_action(name, lambda ds: ds.restore(name), "dataset.restore")
 
 
 @dataset.command("revert")
@@ -226,7 +238,7 @@ def dataset_restore(name: str) -> None:
 @click.argument("number", type=int)
 def dataset_revert(name: str, number: int) -> None:
     """Make revision NUMBER of NAME current again."""
-    _dataset_action(name, lambda ds: ds.revert(name, number))
+    _dataset_action(name, lambda ds: ds.revert(name, number), "dataset.revert", revision=number)
 
 
 @dataset.command("history")

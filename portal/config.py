@@ -137,6 +137,19 @@ class Settings:
         "PORTAL_SECURE_COOKIES",
         "Send the session cookie over HTTPS only. Set false only for plain-HTTP local use.",
     )
+    audit_key_path: str = _setting(
+        "",
+        "PORTAL_AUDIT_KEY_PATH",
+        "Ed25519 key (PEM) that signs the audit log's checkpoints; made (mode 0600) with the "
+        "log's first entry. Empty: `<instance>/audit.key`. In production keep it outside the "
+        "instance folder and the database backups, readable by the portal's user only.",
+    )
+    audit_checkpoint_every: int = _setting(
+        1000,
+        "PORTAL_AUDIT_CHECKPOINT_EVERY",
+        "Audit entries between two lines of the append-only `<instance>/audit.checkpoints` "
+        "(also one every 10 minutes); `<instance>/audit.head` is re-signed on every commit.",
+    )
 
     outbound_allow: str = _setting(
         "",
@@ -181,6 +194,14 @@ class Settings:
     def holiday_dates(self) -> frozenset[date]:
         return frozenset(
             date.fromisoformat(day.strip()) for day in self.holidays.split(",") if day.strip()
+        )
+
+    @property
+    def audit_key(self) -> Path:
+        return (
+            Path(self.audit_key_path).resolve()
+            if self.audit_key_path
+            else (self.instance_dir / "audit.key")
         )
 
     @property

@@ -30,7 +30,7 @@ from werkzeug.wrappers import Response
 from schemas import message
 
 from .access import Caller, rights
-from .catalog.errors import Forbidden, Unauthenticated
+from .catalog.errors import CatalogError, Forbidden, Unauthenticated
 from .models import ApiToken, User
 from .services import access, database
 
@@ -170,14 +170,24 @@ def _enforce_token(declared: Declared) -> None:
             raise Unauthenticated(NO_TOKEN)
         return
     scope = declared.scope.format(**(request.view_args or {})) if declared.scope else None
-    # Its own transaction: the token's use stays in the audit log whatever follows.
+    line = f"{request.method} {request.path}"
+    refusal: CatalogError | None = None
+    # Its own transaction: the token's use, or its refusal, stays in the audit log
+    # whatever follows.
     with database().transaction() as session:
-        found = access(session).tokens.use(
-            secret, ip=request.remote_addr, request_line=f"{request.method} {request.path}"
-        )
-        assert found.token is not None  # a token's caller
-        g.api_caller = CallerRef(found.user.id, found.token.id)
-        refusal = _token_refusal(found, scope, declared.rule)
+        tokens = access(session).tokens
+        try:
+            found = tokens.use(secret, ip=request.remote_addr, request_line=line)
+        except Unauthenticated as error:
+            refusal = error  # recorded by `use`: committed with this transaction
+        else:
+            assert found.token is not None  # a token's caller
+            g.api_caller = CallerRef(found.user.id, found.token.id)
+            refusal = _token_refusal(found, scope, declared.rule)
+            if refusal is not None:
+                lacks_scope = bool(scope) and not found.has_scope(scope or "")
+                why = f"lacks the {scope} scope" if lacks_scope else f"{declared.rule} refused"
+                tokens.refused(found.label, ip=request.remote_addr, request_line=line, reason=why)
     if refusal is not None:
         raise refusal
 

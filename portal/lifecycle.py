@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import migrate
+from .access.checkpoints import CheckpointLog
 from .harvest import HarvestReport
 from .harvest.runner import Progress
 from .harvest.sources import add_source, run_source
@@ -32,16 +33,16 @@ def catalog_is_empty(app: Flask) -> bool:
 PLAN_SOURCE = "plan"
 
 
-def ensure_plan_source(session: Session) -> None:
+def ensure_plan_source(session: Session, anchor: CheckpointLog | None = None) -> None:
     if session.scalar(select(HarvestSource).where(HarvestSource.name == PLAN_SOURCE)) is None:
-        add_source(session, name=PLAN_SOURCE, type="plan", url="bundled")
+        add_source(session, name=PLAN_SOURCE, type="plan", url="bundled", audit_anchor=anchor)
 
 
 def load_plan(app: Flask, progress: Progress | None = None) -> HarvestReport:
     """Harvest the bundled plan catalog through its own source; again, it changes nothing."""
     db = database(app)
     with db.transaction() as session:
-        ensure_plan_source(session)
+        ensure_plan_source(session, audit_anchor(app))
     run = run_source(
         db,
         PLAN_SOURCE,

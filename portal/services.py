@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from schemas import GradePolicy
 
 from .access import Access, FileStore
+from .access.checkpoints import CheckpointLog
 from .catalog import Catalog
 from .config import Settings
 from .db import Database
@@ -46,13 +45,18 @@ def catalog(session: Session, actor: str, app: Flask | None = None) -> Catalog:
     return Catalog(session, actor, policy(app))
 
 
-def audit_anchor(app: Flask | None = None) -> Path:
-    """Where the audit log's head is copied after each commit (see `access.audit`)."""
-    return settings(app).instance_dir / "audit.anchor"
+def audit_anchor(app: Flask | None = None) -> CheckpointLog:
+    """The signed checkpoints of the audit log's head, written after each commit (see
+    `access.checkpoints`)."""
+    config = settings(app)
+    return CheckpointLog(
+        config.instance_dir, config.audit_key, every=max(1, config.audit_checkpoint_every)
+    )
 
 
 def access(session: Session, app: Flask | None = None) -> Access:
-    """The access services over `session`, with this instance's file store and audit anchor."""
+    """The access services over `session`, with this instance's file store and audit
+    checkpoints."""
     instance = settings(app).instance_dir
     return Access(
         session,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +21,7 @@ from . import rights
 from .accounts import Accounts
 from .applications import Applications
 from .audit import AuditLog
+from .checkpoints import CheckpointLog
 from .files import FileStore
 from .grants import Download, Grants, metered
 from .stewardship import Stewardship
@@ -33,7 +33,7 @@ class Access:
     session: Session
     policy: GradePolicy
     files: FileStore
-    anchor: Path | None = None
+    anchor: CheckpointLog | None = None
     holidays: Collection[date] = field(default_factory=tuple)
     outbound: Outbound = field(default_factory=Outbound)
     secret: str = ""  # signs the known-device marks of sign-in

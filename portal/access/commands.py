@@ -10,8 +10,10 @@ from pathlib import Path
 import click
 
 from ..catalog import CatalogError
-from ..services import access, database
+from ..services import access, audit_anchor, database
 from .accounts import ROLES
+from .audit import Witness
+from .checkpoints import CheckpointError, load_public_key, read_checkpoints
 
 
 def register(main: click.Group, make_app: Callable) -> None:
@@ -47,24 +49,93 @@ def register(main: click.Group, make_app: Callable) -> None:
         """The audit log: verify its hash chain, export it."""
 
     @audit.command("verify")
-    def audit_verify() -> None:
-        """Recompute the chain; exit 1 and name the entries if any was altered or removed."""
+    @click.option(
+        "--checkpoints",
+        "witnessed",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="A witness's copy of the checkpoints (`portal audit checkpoints --export`).",
+    )
+    @click.option(
+        "--public-key",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="The public key published with that copy (required with --checkpoints).",
+    )
+    def audit_verify(witnessed: Path | None, public_key: Path | None) -> None:
+        """Recompute the chain and hold it against the signed checkpoints (and a witness's
+        copy); exit 1 and say what is wrong if an entry was altered, removed or cut off, or
+        the checkpoints are missing or do not verify."""
+        if (witnessed is None) != (public_key is None):
+            raise click.UsageError("--checkpoints and --public-key go together")
+        witness = None
+        if witnessed is not None and public_key is not None:
+            try:
+                witness = Witness(list(read_checkpoints(witnessed)), load_public_key(public_key))
+            except (CheckpointError, ValueError, UnicodeDecodeError) as error:
+                raise click.ClickException(f"the witness copy cannot be read: {error}") from error
         app = make_app()
         with database(app).sessions() as session:
-            report = access(session, app).audit.verify()
+            report = access(session, app).audit.verify(witness)
         if report.intact:
             last = f", last #{report.last[0]} {report.last[1][:16]}…" if report.last else ""
             click.echo(f"audit log intact: {report.entries} entries{last}")
+            click.echo(
+                f"signed checkpoints vouch for {report.checkpointed} of them"
+                + (", and so does the witness copy" if witness else ""),
+            )
             return
         for problem in report.problems:
             click.echo(f"BROKEN: {problem}", err=True)
         sys.exit(1)
+
+    @audit.command("checkpoints")
+    @click.option(
+        "--export",
+        "folder",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Write audit-checkpoints.jsonl and audit-public-key.pem into this folder.",
+    )
+    @click.option(
+        "--start",
+        is_flag=True,
+        help="Sign the current head of a log written before checkpoints existed (or whose "
+        "checkpoints were lost): vouches for the log as it is now; check it first.",
+    )
+    def audit_checkpoints(folder: Path | None, start: bool) -> None:
+        """The signed checkpoints of the audit log: list them, export them for an outside
+        witness, or start them."""
+        app = make_app()
+        log = audit_anchor(app)
+        try:
+            if start:
+                with database(app).transaction() as session:
+                    audit = access(session, app).audit
+                    audit.append("audit.checkpoints_start", actor="console")
+                with database(app).sessions() as session:
+                    head = access(session, app).audit.start_checkpoints()
+                click.echo(f"checkpoints start at {head.count} entries" if head else "no entries")
+            if folder is not None:
+                lines, key, count = log.export(folder)
+                with database(app).transaction() as session:
+                    access(session, app).audit.append(
+                        "audit.checkpoints_export", actor="console", checkpoints=count
+                    )
+                click.echo(f"{count} checkpoints written to {lines}, the public key to {key}")
+                return
+            for checkpoint in log.all():
+                click.echo(
+                    f"{checkpoint.at}  {checkpoint.count:>9} entries  "
+                    f"#{checkpoint.head_id} {checkpoint.head[:16]}…"
+                )
+        except (CheckpointError, OSError, ValueError) as error:
+            raise click.ClickException(str(error)) from error
 
     @audit.command("export")
     @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
     def audit_export(file: Path) -> None:
         """Write the whole log as CSV to FILE (`-` for standard output)."""
         app = make_app()
+        with database(app).transaction() as session:
+            access(session, app).audit.record_export(actor="console")
         with database(app).sessions() as session:
             chunks = access(session, app).audit.export_csv()
             if str(file) == "-":

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from schemas import GradePolicy, message, vocab
 
 from ..catalog import Catalog
+from ..catalog.documents import dataset_document
 from ..catalog.errors import Conflict, Forbidden, Invalid, NotFound
 from ..db import utcnow
 from ..models import Dataset, OpennessRequest, Organization, User
@@ -219,8 +220,21 @@ class Stewardship:
         ip: str | None,
     ) -> Dataset:
         before = (dataset.grade, dataset.open_type)
+        document = dataset_document(dataset)
         updated = catalog.datasets.update(dataset.name, data)
         after = (updated.grade, updated.open_type)
+        changed = dataset_document(updated)
+        if changed != document:
+            self.audit.append(
+                "dataset.update",
+                actor=actor,
+                subject=f"dataset:{updated.name}",
+                ip=ip,
+                fields=sorted(
+                    k for k in {*document, *changed} if document.get(k) != changed.get(k)
+                ),
+                resource_urls=_url_changes(document, changed),
+            )
         if after != before:
             self.audit.append(
                 "dataset.classification",
@@ -231,3 +245,20 @@ class Stewardship:
                 open_type=[before[1], after[1]],
             )
         return updated
+
+
+def _url_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resources whose URL an update set, changed or removed: where the proxy fetches
+    from, and what the public may be sent to, so each change is named in the log."""
+
+    def urls(document: dict[str, Any]) -> dict[str, str | None]:
+        return {
+            str(r.get("id") or r.get("name")): r.get("url") for r in document.get("resources", [])
+        }
+
+    old, new = urls(before), urls(after)
+    return [
+        {"resource": key, "old": old.get(key), "new": new.get(key)}
+        for key in sorted({*old, *new})
+        if old.get(key) != new.get(key)
+    ][:100]

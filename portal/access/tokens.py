@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,7 +24,7 @@ from schemas import message
 
 from ..catalog.errors import Invalid, NotFound, Unauthenticated
 from ..db import utcnow
-from ..models import ApiToken, Grant, User
+from ..models import ApiToken, AuditEntry, Grant, User
 from . import rights
 from .accounts import token_digest
 from .audit import AuditLog
@@ -159,10 +162,75 @@ class Tokens:
         return found is not None
 
     def use(self, secret: str, *, ip: str | None, request_line: str) -> Caller:
-        """`resolve`, and the use recorded in the audit log (what was asked, from where)."""
-        found = self.resolve(secret, ip=ip)
+        """`resolve`, and the use recorded in the audit log (what was asked, from where).
+        A refused token is recorded too (`token.refused`, bounded: see `refused`); the
+        caller commits the transaction before answering, so that the entry stays."""
+        try:
+            found = self.resolve(secret, ip=ip)
+        except Unauthenticated:
+            self.refused(
+                f"token:{_shown_prefix(secret)}", ip=ip, request_line=request_line,
+                reason="invalid, expired or revoked",
+            )  # fmt: skip
+            raise
         self.audit.append("token.use", actor=found.label, subject=request_line[:300], ip=ip)
         return found
+
+    def refused(
+        self, who: str, *, ip: str | None, request_line: str, reason: str
+    ) -> AuditEntry | None:
+        """Record a request refused for its token (unknown, expired, revoked, or lacking
+        the scope or right asked for): one entry per token and address a minute, and at
+        most `REFUSALS_PER_MINUTE` a minute in all (per process), so that a flood of bad
+        tokens cannot flood the log; the rest are only counted in the next entry."""
+        suppressed = _REFUSALS.admit((who, ip or ""))
+        if suppressed is None:
+            return None
+        return self.audit.append(
+            "token.refused", actor=who, subject=request_line[:300], ip=ip,
+            reason=reason, suppressed_before=suppressed,
+        )  # fmt: skip
+
+
+def _shown_prefix(secret: str) -> str:
+    """As much of a presented secret as the log may keep: the public prefix tokens carry
+    (`ApiToken.prefix`), printable characters only."""
+    return "".join(c for c in secret[:12] if c.isascii() and c.isprintable()) or "?"
+
+
+REFUSALS_PER_MINUTE = 120
+_REFUSAL_KEYS = 10_000
+
+
+class RefusalBudget:
+    """A fixed one-minute window: each key (token, address) once, `limit` in all; counts
+    what it turned away, for the next entry to say."""
+
+    def __init__(
+        self, limit: int = REFUSALS_PER_MINUTE, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._window = -1
+        self._seen: set[tuple[str, str]] = set()
+        self._suppressed = 0
+
+    def admit(self, key: tuple[str, str]) -> int | None:
+        """The number turned away since the last admitted one, or None to turn this away."""
+        with self._lock:
+            window = int(self._clock() // 60)
+            if window != self._window:
+                self._window, self._seen = window, set()
+            if key in self._seen or len(self._seen) >= min(self.limit, _REFUSAL_KEYS):
+                self._suppressed += 1
+                return None
+            self._seen.add(key)
+            suppressed, self._suppressed = self._suppressed, 0
+            return suppressed
+
+
+_REFUSALS = RefusalBudget()
 
 
 def _expired(expires_at: datetime | None, now: datetime) -> bool:

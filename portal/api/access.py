@@ -551,6 +551,7 @@ def audit_entries() -> Response:
 @documented(tag="authority", responses={200: CSV})
 def audit_csv() -> Response:
     """The whole audit log as CSV"""
+    committed(lambda s: access(s).audit.record_export(actor=caller(s).label, ip=ip()))
 
     def rows() -> Any:
         with database().sessions() as session:

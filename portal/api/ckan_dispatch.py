@@ -135,9 +135,20 @@ def _run(found: Action, data: dict[str, Any]) -> Any:
     writes = found.write or presented_token() is not None  # a token's use is audited
     with database().transaction() if writes else database().sessions() as session:
         services = access(session)
-        caller = _caller(services)
-        context = Context(session, caller, request.remote_addr, external_base(), services)
-        outcome, failed = _attempt(found, context, data)
+        try:
+            caller = _caller(services)
+        except Unauthenticated as error:  # its token.refused entry commits with the rest
+            outcome, failed = error, True
+        else:
+            context = Context(session, caller, request.remote_addr, external_base(), services)
+            outcome, failed = _attempt(found, context, data)
+            if failed and caller is not None and isinstance(outcome, Forbidden):
+                services.tokens.refused(
+                    caller.label,
+                    ip=request.remote_addr,
+                    request_line=f"{request.method} {request.path}",
+                    reason=f"{found.scope or found.right or 'the action'} refused",
+                )
     if failed:
         raise outcome
     return outcome

@@ -119,7 +119,7 @@ def _add_source(app: Flask, name: str, fields: dict[str, Any]) -> None:
 
     try:
         with database(app).transaction() as session:
-            add_source(session, name=name, **fields)
+            add_source(session, name=name, by="console", audit_anchor=audit_anchor(app), **fields)
     except CatalogError as error:
         raise click.ClickException(str(error)) from error
 
@@ -247,7 +247,7 @@ def _names_to_run(app: Flask, names: tuple[str, ...], due: bool) -> tuple[str, .
 
     if "plan" in names:
         with database(app).transaction() as session:
-            lifecycle.ensure_plan_source(session)
+            lifecycle.ensure_plan_source(session, audit_anchor(app))
     if due:
         with database(app).sessions() as session:
             names = names + tuple(s.name for s in due_sources(session))
@@ -299,6 +299,7 @@ def _run_source(
             progress=step,
             audit_anchor=audit_anchor(app),
             outbound=outbound(app),
+            by="console",
         )
     except CatalogError as error:
         raise click.ClickException(str(error)) from error

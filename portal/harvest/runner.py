@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +21,7 @@ from harvesters import Failed, Harvester, Pipeline, SourceSettings, Validated
 from schemas import GradePolicy, Message, message, render
 
 from ..access.audit import AuditLog
+from ..access.checkpoints import CheckpointLog
 from ..catalog import Catalog, CatalogError
 from ..catalog.bulk import DatasetBatches
 from ..db import Database
@@ -93,25 +93,42 @@ def run_harvest(
     progress: Progress | None = None,
     batch_size: int = 500,
     parallel_after: int | None = PARALLEL_AFTER,
-    audit_anchor: Path | None = None,
+    audit_anchor: CheckpointLog | None = None,
+    by: str | None = None,
 ) -> HarvestReport:
     """Harvest into the catalog. With `withdraw_missing`, datasets of this source that the
     run did not see are withdrawn (never deleted); with `dry_run` nothing is kept. Records
     after the first `parallel_after` are validated by worker processes (None: never).
-    Openness requests of held records go to the audit log, whose head is copied to
-    `audit_anchor` (the instance's, see `services.audit_anchor`)."""
+    Openness requests of held records go to the audit log, whose head is signed into
+    `audit_anchor` (the instance's, see `services.audit_anchor`); so does the run itself
+    (`harvest.commit`, in its last transaction; `harvest.failed` when batches were kept
+    before a failure), with `by` (who started it; default: `actor`) as its actor."""
     pipeline = Pipeline(policy=policy, source=settings or SourceSettings())
     session = db.writing_sessions()  # commits a batch at a time, alongside other writers
+    audit = AuditLog(session, audit_anchor)
+    subject = f"harvest_source:{source_id}" if source_id is not None else f"upload:{actor}"
+
+    def audited(action: str, report: HarvestReport, **detail: Any) -> None:
+        counts = dict(report.counts)
+        audit.append(action, actor=by or actor, subject=subject, counts=counts, **detail)
+
+    run: _Run | None = None
     try:
-        holds = OpennessHolds(session, AuditLog(session, audit_anchor), actor, source_id, dry_run)
+        holds = OpennessHolds(session, audit, actor, source_id, dry_run)
         run = _Run(Catalog(session, actor, policy), holds, source_id, dry_run, batch_size)
         for item in pipeline.process(harvester.records(), parallel_after):
             run.take(item)
             if progress:
                 progress(item.kind)
-        run.finish(withdraw_missing)
-    except BaseException:
+        run.finish(
+            withdraw_missing, lambda: audited("harvest.commit", run.report, source_actor=actor)
+        )
+    except BaseException as error:
         session.rollback()
+        if run is not None and run.committed:
+            # what earlier batches stored stays: the log says so, and why the run stopped
+            audited("harvest.failed", run.report, source_actor=actor, error=type(error).__name__)
+            session.commit()
         raise
     finally:
         session.close()
@@ -137,6 +154,7 @@ class _Run:
         self.dry_run = dry_run
         self.batch_size = batch_size
         self.report = HarvestReport()
+        self.committed = False  # a batch was kept before the end
         self.seen: set[str] = set()  # names of the datasets the source gave
         self.waiting: list[Validated] = []  # datasets until their batch is stored
         self.held: dict[str, Message] = {}  # dataset name → why its record is held
@@ -184,9 +202,11 @@ class _Run:
         self.waiting.clear()
         if not self.dry_run:
             self.session.commit()
+            self.committed = True
 
-    def finish(self, withdraw_missing: bool) -> None:
-        """The last batch; the datasets the source no longer has; kept, or not for a dry run."""
+    def finish(self, withdraw_missing: bool, audited: Callable[[], None]) -> None:
+        """The last batch; the datasets the source no longer has; kept with the run's audit
+        entry (`audited`), or not at all for a dry run."""
         if self.waiting:
             self.store_waiting()
         if withdraw_missing and self.source_id is not None:
@@ -194,6 +214,7 @@ class _Run:
         if self.dry_run:
             self.session.rollback()
         else:
+            audited()
             self.session.commit()
 
     def _why_held(self, outcome: str, name: str) -> tuple[Message, ...]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -15,6 +14,8 @@ from harvesters import HarvestSourceError, SourceSettings, available_harvesters,
 from harvesters.outbound import AllowList, OutboundError
 from schemas import GradePolicy, message, vocab
 
+from ..access.audit import AuditLog
+from ..access.checkpoints import CheckpointLog
 from ..catalog import Conflict, Invalid, NotFound
 from ..db import Database, utcnow
 from ..models import HarvestJob, HarvestRecord, HarvestSource, Organization
@@ -52,9 +53,13 @@ def add_source(
     schedule: str | None = None,
     allow: list[str] | None = None,
     local_files_allowed: bool = False,
+    by: str = "system",
+    audit_anchor: CheckpointLog | None = None,
 ) -> HarvestSource:
-    """Register a source. `allow`: non-public addresses or hosts it may reach;
-    `local_files_allowed`: only where an operator typed the URL (the command line)."""
+    """A new harvest source, audited (`harvest_source.add`, with `by` as its actor): what
+    it fetches from decides what enters the catalog. `allow`: non-public addresses or
+    hosts it may reach; `local_files_allowed`: only where an operator typed the URL (the
+    command line)."""
     errors: dict[str, list] = {}
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{1,99}", name):
         errors["name"] = [message("名称只能包含小写字母、数字、- 和 _", "Use a-z, 0-9, - and _.")]
@@ -110,6 +115,15 @@ def add_source(
     )
     session.add(source)
     session.flush()
+    AuditLog(session, audit_anchor).append(
+        "harvest_source.add",
+        actor=by,
+        subject=f"harvest_source:{source.id}",
+        name=name,
+        type=type,
+        url=url[:500],
+        publisher=publisher,
+    )
     return source
 
 
@@ -164,13 +178,15 @@ def run_source(
     dry_run: bool = False,
     incremental: bool = False,
     progress: Progress | None = None,
-    audit_anchor: Path | None = None,
+    audit_anchor: CheckpointLog | None = None,
     outbound: Outbound | None = None,
+    by: str = "system",
 ) -> SourceRun:
     """Run one source; its job (not for a dry run) records every record's outcome.
-    `audit_anchor`: the instance's audit anchor, for the openness requests of held records.
-    `outbound`: the instance's outbound policy (default: public addresses only); the
-    source's own allow list and its department's are added to it."""
+    `audit_anchor`: the instance's audit checkpoints; `by`: who started the run, the actor
+    of its audit entry (`harvest.commit`). `outbound`: the instance's outbound policy
+    (default: public addresses only); the source's own allow list and its department's
+    are added to it."""
     with db.transaction() as session:
         source = get_source(session, name)
         source_id, kind, url = source.id, source.type, source.url
@@ -213,6 +229,7 @@ def run_source(
             dry_run=dry_run,
             progress=progress,
             audit_anchor=audit_anchor,
+            by=by,
         )
     except Exception as error:  # the source could not be read: the job says why
         reason = _failure(error)

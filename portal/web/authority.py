@@ -366,6 +366,9 @@ def authority_audit_csv() -> ResponseReturnValue:
     filters, errors = _audit_filters(request.args)
     if errors:
         return authority_audit()
+    with database().transaction() as session:
+        by = f"user:{current_account(session).id}"
+        access(session).audit.record_export(actor=by, ip=request.remote_addr, wanted=filters)
 
     def rows() -> Iterator[str]:
         with database().sessions() as session:
@@ -390,11 +393,61 @@ PROBLEMS: list[tuple[re.Pattern[str], Callable[[str], Message]]] = [
         lambda n: message(f"第 {n} 条记录被改动过", f"Entry #{n} was altered."),
     ),
     (
-        re.compile(r"^entry #(\d+), the last one written, is missing or changed"),
+        re.compile(r"^entry #(\d+), named by .*, is missing"),
         lambda n: message(
-            f"最后写入的第 {n} 条记录缺失或已改变（末尾的记录被截去）",
-            f"Entry #{n}, the last one written, is missing or changed "
+            f"签名检查点记录的第 {n} 条记录缺失（有记录被截去或删除）",
+            f"Entry #{n}, named by a signed checkpoint, is missing (entries were cut or removed).",
+        ),
+    ),
+    (
+        re.compile(r"^entry #(\d+) is not the one .* signed"),
+        lambda n: message(
+            f"第 {n} 条记录与签名检查点不符（哈希链被改写或重算）",
+            f"Entry #{n} is not the one a checkpoint signed (the chain was rewritten or "
+            "re-hashed).",
+        ),
+    ),
+    (
+        re.compile(r".*but the log ends at (\d+) entries"),
+        lambda n: message(
+            f"签名检查点记录的条数多于日志现有的 {n} 条（末尾的记录被截去）",
+            f"A signed checkpoint counts more entries than the {n} the log holds "
             "(entries were cut off the end).",
+        ),
+    ),
+    (
+        re.compile(r"^the log holds (\d+) entries but its signed checkpoints"),
+        lambda n: message(
+            f"日志有 {n} 条记录，但签名检查点文件不见了",
+            f"The log holds {n} entries but its signed checkpoint files are missing.",
+        ),
+    ),
+    (
+        re.compile(r"^checkpoint (\d+) of .*signature does not verify"),
+        lambda n: message(
+            f"第 {n} 个检查点的签名验证失败",
+            f"The signature of checkpoint {n} does not verify.",
+        ),
+    ),
+    (
+        re.compile(r"^checkpoint (\d+) of .*does not follow"),
+        lambda n: message(
+            f"第 {n} 个检查点与前一个接不上（检查点被删除或改动）",
+            f"Checkpoint {n} does not follow the one before it (checkpoints were removed "
+            "or edited).",
+        ),
+    ),
+    (
+        re.compile(r"^the checkpoint signing key (.*) is missing"),
+        lambda path: message(
+            f"检查点签名密钥 {path} 不见了，无法核验检查点",
+            f"The checkpoint signing key {path} is missing: the checkpoints cannot be checked.",
+        ),
+    ),
+    (
+        re.compile(r"^the head checkpoint (.*) is missing"),
+        lambda path: message(
+            f"最新检查点文件 {path} 不见了", f"The head checkpoint {path} is missing."
         ),
     ),
 ]

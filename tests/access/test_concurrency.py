@@ -1,25 +1,26 @@
-"""Concurrent writers: the audit anchor names only committed entries and never moves back;
-token use while others write never fails for the other writer's commit (SQLite's
-read-then-write trap)."""
+"""Concurrent writers: the signed head of the audit log names only committed entries and
+never moves back; token use while others write never fails for the other writer's commit
+(SQLite's read-then-write trap)."""
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from sqlalchemy import func, select
 
 from portal.access.audit import AuditLog
 from portal.models import AuditEntry
-from portal.services import access, database, settings
+from portal.services import access, audit_anchor, database, settings
 
 from .conftest import World
 from .conftest import world as world  # the fixture
 
 
 def anchored(world: World) -> tuple[int, str]:
-    number, digest = (settings(world.app).instance_dir / "audit.anchor").read_text().split()
-    return int(number), digest
+    """The head of the signed checkpoints: the newest entry's id and hash."""
+    head = audit_anchor(world.app).head()
+    assert head is not None
+    return head.head_id, head.head
 
 
 def newest(world: World) -> tuple[int, str]:
@@ -45,8 +46,7 @@ def test_an_entry_rolled_back_with_its_savepoint_never_reaches_the_anchor(world:
     with database(world.app).sessions() as session:
         actions = session.scalars(select(AuditEntry.action).where(AuditEntry.id >= kept.id))
         assert list(actions) == ["test.kept", "test.released"]
-        anchor = settings(world.app).instance_dir / "audit.anchor"
-        assert AuditLog(session, anchor).verify().intact
+        assert AuditLog(session, audit_anchor(world.app)).verify().intact
 
 
 def test_a_rolled_back_transaction_leaves_the_anchor_where_it_was(world: World) -> None:
@@ -91,8 +91,8 @@ def test_tokens_used_while_others_write_all_succeed_and_the_chain_holds(world: W
     for thread in threads:
         thread.join()
     assert failures == [] and statuses == [200] * 75
-    anchor: Path = settings(world.app).instance_dir / "audit.anchor"
     assert anchored(world) == newest(world)
-    assert not list(anchor.parent.glob(".anchor-*"))  # no temporary left behind
+    folder = settings(world.app).instance_dir
+    assert not list(folder.glob(".audit-head-*"))  # no temporary left behind
     with database(world.app).sessions() as session:
-        assert AuditLog(session, anchor).verify().intact
+        assert AuditLog(session, audit_anchor(world.app)).verify().intact

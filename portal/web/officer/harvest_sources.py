@@ -130,11 +130,17 @@ def officer_harvest_run(name: str) -> ResponseReturnValue:
     with database().sessions() as session:
         user = current_account(session)
         refusal = run_refusal(_source(session, user, name))
+        by = f"user:{user.id}"
     if refusal is not None:
         flash(refusal, "error")
         return redirect(url_for("web.officer_harvest_source", name=name))
     run = run_source(
-        database(), name, policy=policy(), audit_anchor=audit_anchor(), outbound=outbound()
+        database(),
+        name,
+        policy=policy(),
+        audit_anchor=audit_anchor(),
+        outbound=outbound(),
+        by=by,
     )
     if run.status == "finished":
         drain_index()
