@@ -48,6 +48,9 @@ from ..web import (
 from ..web.test_accounts import browser as browser
 from ..web.test_accounts import registered as registered
 from ..web.test_accounts import web_app as web_app
+from . import test_accounts as security_accounts
+from .test_accounts import app as app
+from .test_accounts import owner as owner
 
 WRITE = re.compile(
     r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"`]?(\w+)", re.IGNORECASE
@@ -202,7 +205,8 @@ TOUR: dict[str, Callable[..., None]] = {
     ),
     "sign-up and sign-in": test_accounts.test_an_enterprise_registers_and_then_signs_in,
     "sign-out": test_accounts.test_sign_out_takes_a_post_with_the_token,
-    "a lock after wrong passwords": test_accounts.test_five_wrong_passwords_lock_the_account,
+    "sign-out everywhere": security_accounts.test_sign_out_everywhere_ends_every_session,
+    "a wait after wrong passwords": test_accounts.test_five_wrong_passwords_make_this_source_wait,
     "a password reset": test_accounts.test_a_password_is_reset_with_a_mailed_one_time_link,
     "every CKAN write": ckan_tour,
 }
@@ -244,7 +248,7 @@ def test_the_watch_names_a_request_that_writes_without_an_audit_entry(
     @app.post("/sneaky")
     def sneaky() -> str:
         with database(app).transaction() as session:
-            session.execute(text("UPDATE users SET failed_logins = failed_logins + 1"))
+            session.execute(text("UPDATE users SET active = active"))
         return "done"
 
     watch = Watch()
