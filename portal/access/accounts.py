@@ -7,7 +7,6 @@ older parameters is upgraded at the next sign-in.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from schemas import message
+from schemas.bounds import MAX_EMAIL, MAX_NAME, MAX_PASSWORD, is_email, too_long
 from schemas.uscc import is_valid as valid_uscc
 
 from ..catalog.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
@@ -32,7 +32,14 @@ MAX_FAILURES = 5  # consecutive failed sign-ins before the account is locked for
 LOCK_FOR = timedelta(minutes=15)
 RESET_VALID_FOR = timedelta(hours=1)
 MIN_PASSWORD = 10
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Every text an account form or the API sends, and its longest allowed length.
+FIELD_LIMITS = {
+    "email": MAX_EMAIL,
+    "password": MAX_PASSWORD,
+    "display_name": MAX_NAME,
+    "enterprise_name": MAX_NAME,
+    "enterprise_uscc": 18,
+}
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist takes as long as a real check,
 # so response times do not tell which e-mail addresses have accounts.
@@ -238,7 +245,12 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def _check_account(data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, Any] = {}
-    if not EMAIL.match(str(data.get("email") or "").strip()):
+    for name, limit in FIELD_LIMITS.items():
+        if too_long(data.get(name), limit):
+            errors[name] = [message(f"不能超过 {limit} 个字符", f"Longer than {limit} characters.")]
+    if errors:  # nothing longer than its limit goes on to a pattern or a hash
+        return errors
+    if not is_email(str(data.get("email") or "")):
         errors["email"] = [message("请填写有效的邮箱地址", "Enter a valid e-mail address.")]
     errors.update(_check_password(data.get("password")))
     return errors
