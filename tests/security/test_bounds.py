@@ -6,13 +6,10 @@ uploads answered with a 4xx, never a 500, with no file left behind (16)."""
 from __future__ import annotations
 
 import importlib
-import io
 import pkgutil
 import re
 import time
-import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from marshmallow import ValidationError
@@ -21,7 +18,6 @@ from harvesters.cnportal import load_rules
 from schemas.base import email_field, url_field
 
 from ..access.conftest import World, world  # noqa: F401
-from ..web.test_workspace import BASE, csrf, signed_in
 
 PACKAGES = ("schemas", "harvesters", "portal")
 BUDGET = 0.5  # seconds a pattern may take on one hostile text
