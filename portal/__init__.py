@@ -29,7 +29,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=None,  # uploads stream to disk; FileStore enforces its limit
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,  # uploads: see _limit_bodies
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -64,6 +64,7 @@ def _protect(app: Flask, settings: Settings) -> None:
     from .web.accounts import init_accounts
     from .web.i18n import init_i18n
 
+    _limit_bodies(app, settings)
     _require_csrf_tokens(app)
     _limit_rates(app, settings)
     init_accounts(app)
@@ -72,6 +73,26 @@ def _protect(app: Flask, settings: Settings) -> None:
     _retry_after_only_when_refused(app)
     _unavailable_as_503(app)
     _api_errors_as_problems(app)
+
+
+def _limit_bodies(app: Flask, settings: Settings) -> None:
+    """Every body is held to `max_request_bytes`, the upload routes to their own limits.
+    Werkzeug refuses a larger Content-Length at once and stops a chunked body when it
+    passes the limit (413), so nothing larger is ever read into memory."""
+    from flask import request
+
+    larger = {
+        "api.upload_file": settings.max_file_bytes,
+        # the form's other fields and the multipart framing come on top of the file
+        "web.upload_catalog": settings.max_upload_bytes + 64 * 1024,
+    }
+
+    def limit() -> None:
+        if request.endpoint in larger:
+            request.max_content_length = larger[request.endpoint]
+
+    # first of the hooks: CSRF checks and the limiter read the form
+    app.before_request_funcs.setdefault(None, []).insert(0, limit)
 
 
 def _require_csrf_tokens(app: Flask) -> None:

@@ -6,10 +6,13 @@ uploads answered with a 4xx, never a 500, with no file left behind (16)."""
 from __future__ import annotations
 
 import importlib
+import io
 import pkgutil
 import re
 import time
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from marshmallow import ValidationError
@@ -18,6 +21,7 @@ from harvesters.cnportal import load_rules
 from schemas.base import email_field, url_field
 
 from ..access.conftest import World, world  # noqa: F401
+from ..web.test_workspace import BASE, csrf, signed_in
 
 PACKAGES = ("schemas", "harvesters", "portal")
 BUDGET = 0.5  # seconds a pattern may take on one hostile text
@@ -103,3 +107,151 @@ def test_signing_up_with_a_huge_email_is_refused_at_once(world: World) -> None: 
         assert time.perf_counter() - started < 2.0
         assert response.status_code in (400, 422), response.get_data(as_text=True)[:300]
         assert "email" in response.get_json()["errors"]
+
+
+# -- finding 4: a workbook cannot declare a huge grid -----------------------------------------
+
+
+def _bomb(path: Path, far_cells: tuple[str, ...]) -> Path:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "数据目录"
+    sheet.append(["数据目录名称", "所属领域", "开放属性", "数据摘要", "更新频率"])
+    sheet.append(["出租车上客点", "交通运输", "无条件开放", "全市出租车上客点位置。", "每月"])
+    for cell in far_cells:
+        sheet[cell] = "x"
+    workbook.save(path)
+    return path
+
+
+BOMBS = [("XFD1",), ("XFD1", "XFD100000"), ("A1048576",)]
+
+
+@pytest.mark.parametrize("far_cells", BOMBS)
+def test_a_dimension_bomb_is_refused_quickly_in_bounded_memory(
+    tmp_path: Path, far_cells: tuple[str, ...]
+) -> None:
+    import tracemalloc
+
+    from harvesters import load_harvester
+    from harvesters.base import HarvestSourceError
+
+    path = _bomb(tmp_path / "bomb.xlsx", far_cells)
+    assert path.stat().st_size < 20_000
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(HarvestSourceError) as refused:
+            list(load_harvester("spreadsheet", str(path)).records())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 10
+    assert peak < 64 * 1024**2
+    text = str(refused.value)
+    assert "bomb.xlsx" in text and ("columns" in text or "rows" in text)
+    assert "列" in text or "行" in text
+
+
+def test_a_zip_bomb_workbook_is_refused_before_it_is_opened(tmp_path: Path) -> None:
+    from harvesters import load_harvester
+    from harvesters.base import HarvestSourceError
+
+    path = _bomb(tmp_path / "zipped.xlsx", ())
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/padding.bin", b"\0" * (80 * 1024**2))
+    started = time.perf_counter()
+    with pytest.raises(HarvestSourceError, match=r"uncompressed|expands"):
+        list(load_harvester("spreadsheet", str(path)).records())
+    assert time.perf_counter() - started < 5
+
+
+def _upload(world: World, name: str, content: bytes):  # type: ignore[no-untyped-def]  # noqa: F811
+    officer = signed_in(world, "officer")
+    page = officer.get("/workspace/catalog/upload", base_url=BASE).get_data(as_text=True)
+    return officer.post(
+        "/workspace/catalog/upload",
+        base_url=BASE,
+        data={"csrf_token": csrf(page), "catalog": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+        headers={"Referer": f"{BASE}/workspace/catalog/upload"},
+    )
+
+
+def _leftovers(world: World) -> list[Path]:  # noqa: F811
+    from portal.services import settings
+
+    folder = settings(world.app).instance_dir / "uploads"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def test_a_dimension_bomb_uploaded_for_a_dry_run_is_a_clean_4xx(
+    world: World,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    bomb = _bomb(tmp_path / "bomb.xlsx", ("XFD1", "A1048576")).read_bytes()
+    started = time.perf_counter()
+    response = _upload(world, "目录.xlsx", bomb)
+    assert time.perf_counter() - started < 10
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    assert "columns" in response.get_data(as_text=True)
+    assert _leftovers(world) == []  # a failed upload leaves nothing
+
+
+# -- finding 16: non-catalog uploads, leftovers -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("目录.xlsx", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40),
+        ("目录.xlsx", b"PK\x03\x04 not really a zip"),
+        ("目录.csv", bytes(range(256)) * 40),
+        ("目录.csv", b""),
+    ],
+)
+def test_a_file_that_is_no_catalog_is_a_4xx_and_is_not_kept(
+    world: World,  # noqa: F811
+    name: str,
+    content: bytes,
+) -> None:
+    response = _upload(world, name, content)
+    assert 400 <= response.status_code < 500 or response.status_code == 200
+    assert response.status_code != 500
+    if response.status_code != 200:
+        assert _leftovers(world) == []
+
+
+def test_a_dry_run_upload_is_removed_on_commit_and_stale_ones_are_swept(
+    world: World,  # noqa: F811
+) -> None:
+    import os
+    import re as regex
+
+    csv = (
+        "数据目录名称,所属领域,开放属性,数据摘要,更新频率\n"
+        "出租车上客点,交通运输,无条件开放,摘要。,每月\n"
+    )
+    response = _upload(world, "目录.csv", csv.encode())
+    assert response.status_code == 200
+    [kept] = _leftovers(world)  # kept for the commit
+    old = time.time() - 3 * 24 * 3600
+    os.utime(kept, (old, old))
+    again = _upload(world, "目录.csv", csv.encode())  # the next upload sweeps stale ones
+    assert again.status_code == 200
+    assert kept not in _leftovers(world) and len(_leftovers(world)) == 1
+    report = again.get_data(as_text=True)
+    commit = regex.search(r'action="(/workspace/catalog/upload/[^"]+/commit)"', report)
+    assert commit
+    officer = signed_in(world, "officer")
+    page = officer.get("/workspace/catalog/upload", base_url=BASE).get_data(as_text=True)
+    done = officer.post(
+        commit.group(1),
+        base_url=BASE,
+        data={"csrf_token": csrf(page)},
+        headers={"Referer": f"{BASE}/workspace/catalog/upload"},
+    )
+    assert done.status_code == 200
+    assert _leftovers(world) == []
