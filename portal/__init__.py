@@ -6,6 +6,7 @@ extensions (database, grade policy) and the blueprints.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,12 +16,14 @@ from schemas import load_policy
 
 from .config import Settings, load_settings
 from .db import Database
+from .json_bounds import BoundedJSONProvider
 from .search import make_backend
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     settings = config if isinstance(config, Settings) else load_settings(config)
     app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.json = BoundedJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.resolved_secret_key(),
         SESSION_COOKIE_HTTPONLY=True,
@@ -88,11 +91,36 @@ def _limit_bodies(app: Flask, settings: Settings) -> None:
     }
 
     def limit() -> None:
-        if request.endpoint in larger:
-            request.max_content_length = larger[request.endpoint]
+        cap = larger.get(request.endpoint or "", settings.max_request_bytes)
+        request.max_content_length = cap
+        if request.content_length is None and "wsgi.input_terminated" in request.environ:
+            # A chunked body: Werkzeug would cut it at the cap without a word (and the
+            # truncated JSON or form would be misread); refuse it once it passes the cap.
+            request.environ["wsgi.input"] = CappedInput(request.environ["wsgi.input"], cap)
+            request.max_content_length = cap + 1
 
     # first of the hooks: CSRF checks and the limiter read the form
     app.before_request_funcs.setdefault(None, []).insert(0, limit)
+
+
+class CappedInput(io.RawIOBase):
+    """A request body stream that raises 413 once more than `cap` bytes have been read."""
+
+    def __init__(self, stream: Any, cap: int) -> None:
+        self.stream, self.cap, self.seen = stream, cap, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        from werkzeug.exceptions import RequestEntityTooLarge
+
+        data = self.stream.read(len(buffer))
+        self.seen += len(data)
+        if self.seen > self.cap:
+            raise RequestEntityTooLarge()
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _require_csrf_tokens(app: Flask) -> None:

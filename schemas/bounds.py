@@ -27,3 +27,25 @@ def is_email(value: Any) -> bool:
     if not isinstance(value, str) or len(value) > MAX_EMAIL:
         return False
     return EMAIL.match(value.strip()) is not None
+
+
+MAX_JSON_DEPTH = 64  # arrays and objects within each other; a catalog record needs 5
+MAX_NUMBER = 2**31 - 1  # the largest page, offset or count a query parameter may give
+
+
+def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether decoded JSON nests arrays and objects more than `limit` deep (checked
+    without recursion, so a hostile document cannot exhaust the stack here either)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from marshmallow import ValidationError
 
 from harvesters.cnportal import load_rules
@@ -255,3 +256,169 @@ def test_a_dry_run_upload_is_removed_on_commit_and_stale_ones_are_swept(
     )
     assert done.status_code == 200
     assert _leftovers(world) == []
+
+
+# -- finding 14: request bodies and list parameters held to a size ---------------------------
+
+
+@pytest.fixture
+def small_cap(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    from portal import create_app, lifecycle
+    from portal.services import database
+
+    app = create_app(
+        {
+            "instance_path": str(tmp_path / "instance"),
+            "database_url": database_url,
+            "max_request_bytes": 64 * 1024,
+            "api_rate_limit": "",
+            "api_ip_rate_limit": "",
+        }
+    )
+    app.config["TESTING"] = True
+    lifecycle.initialize(app)
+    yield app
+    database(app).dispose()
+
+
+class _Endless(io.RawIOBase):
+    """A body that would go on for 30 MB; counts what the server read of it."""
+
+    def __init__(self, size: int) -> None:
+        self.left, self.read_bytes = size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(buffer), self.left)
+        buffer[:n] = b"x" * n
+        self.left -= n
+        self.read_bytes += n
+        return n
+
+
+THIRTY_MB = 30 * 1024**2
+
+
+def _post_raw(app: Flask, path: str, body: _Endless, headers: dict[str, str]) -> tuple[int, str]:
+    """A POST through the WSGI interface itself, the body a stream that is never seeked."""
+    from werkzeug.test import create_environ, run_wsgi_app
+
+    environ = create_environ(path, method="POST", base_url=BASE)
+    environ["wsgi.input"] = body
+    environ.pop("CONTENT_LENGTH", None)
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        environ[key if key in ("CONTENT_LENGTH", "CONTENT_TYPE") else f"HTTP_{key}"] = value
+    if headers.get("Transfer-Encoding") == "chunked":
+        environ["wsgi.input_terminated"] = True  # as a server that decodes chunks says
+    chunks, status, response_headers = run_wsgi_app(app.wsgi_app, environ, buffered=True)
+    return int(status.split()[0]), response_headers.get("Content-Type", "")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/accounts", "/api/3/action/package_create", "/login"])
+def test_a_body_over_the_cap_is_refused_before_it_is_read(small_cap: Flask, path: str) -> None:
+    body = _Endless(THIRTY_MB)
+    status, media_type = _post_raw(
+        small_cap,
+        path,
+        body,
+        {"Content-Length": str(THIRTY_MB), "Content-Type": "application/json"},
+    )
+    assert status == 413
+    assert body.read_bytes <= 64 * 1024  # refused on its length, not read
+    if path == "/api/v1/accounts":
+        assert media_type == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/accounts", "/api/3/action/package_create"])
+def test_a_chunked_body_is_stopped_at_the_cap(small_cap: Flask, path: str) -> None:
+    body = _Endless(THIRTY_MB)
+    status, _ = _post_raw(
+        small_cap,
+        path,
+        body,
+        {"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+    )
+    assert status == 413
+    assert body.read_bytes < 1024**2
+
+
+def test_uploads_have_their_own_larger_limit(small_cap: Flask) -> None:
+    from portal.services import settings
+
+    assert settings(small_cap).max_upload_bytes > 64 * 1024
+    url_map = {rule.endpoint for rule in small_cap.url_map.iter_rules()}
+    assert {"api.upload_file", "web.upload_catalog"} <= url_map
+
+
+CKAN_SEARCH = "/api/3/action/package_search"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"facet.field": ",".join(f"tags{i}" for i in range(5000))},
+        {"facet.field": '["' + "x" * 5000 + '"]'},
+        {"fq": "tags:" + " OR tags:".join(["x"] * 5000)},
+        {"q": "a " * 20_000},
+        {"sort": ", ".join(["name asc"] * 2000)},
+        {"fq_list": ",".join(["tags:x"] * 500)},
+    ],
+)
+def test_ckan_list_and_text_parameters_are_bounded(world: World, query: dict) -> None:  # noqa: F811
+    started = time.perf_counter()
+    response = world.client.get(CKAN_SEARCH, query_string=query)
+    assert time.perf_counter() - started < 2
+    assert response.status_code == 409 or response.status_code == 400, response.get_json()
+    assert response.get_json()["success"] is False
+
+
+# -- finding 16: hostile numbers and nesting --------------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/3/action/package_create", "/api/3/action/package_search", "/api/action/x"]
+)
+def test_deeply_nested_json_is_a_400_on_the_ckan_api(world: World, path: str) -> None:  # noqa: F811
+    for body in (DEEP, '{"name": ' + DEEP + "}", '{"a":' * 50_000 + "1" + "}" * 50_000):
+        response = world.call(
+            "POST", path, who="officer", data=body, content_type="application/json"
+        )
+        assert response.status_code == 400, response.get_data(as_text=True)[:200]
+
+
+def test_deeply_nested_json_is_a_400_on_the_rest_api(world: World) -> None:  # noqa: F811
+    for path in ("/api/v1/accounts", "/api/v1/tokens", "/api/v1/datasets"):
+        response = world.call(
+            "POST", path, who="officer", data=DEEP, content_type="application/json"
+        )
+        assert response.status_code in (400, 422), (path, response.get_data(as_text=True)[:200])
+
+
+HUGE = [str(2**63), str(2**64 + 1), "9" * 30, "-1", str(-(2**63) - 1), "1e3", "abc", "0x10"]
+
+
+@pytest.mark.parametrize("value", HUGE)
+def test_hostile_paging_numbers_are_a_400_with_the_field_named(world: World, value: str) -> None:  # noqa: F811
+    for path, name in (
+        (CKAN_SEARCH, "start"),
+        (CKAN_SEARCH, "rows"),
+        ("/api/3/action/package_list", "offset"),
+        ("/api/3/action/package_list", "limit"),
+        ("/api/3/action/organization_list", "offset"),
+        ("/api/3/action/group_list", "offset"),
+    ):
+        response = world.client.get(path, query_string={name: value})
+        assert response.status_code in (400, 409), (path, name, response.status_code)
+        assert name in response.get_json()["error"], response.get_json()
+    for path, name in (("/api/v1/search", "page"), ("/api/v1/search", "size")):
+        response = world.client.get(path, query_string={name: value})
+        assert response.status_code == 400, (path, name, response.status_code)
+        assert name in response.get_data(as_text=True)
+    for path in ("/search", "/workspace/catalog"):
+        response = world.client.get(path, query_string={"page": value}, base_url=BASE)
+        assert response.status_code in (200, 302, 400, 404), (path, response.status_code)
