@@ -313,7 +313,7 @@ def _post_raw(app: Flask, path: str, body: _Endless, headers: dict[str, str]) ->
         environ[key if key in ("CONTENT_LENGTH", "CONTENT_TYPE") else f"HTTP_{key}"] = value
     if headers.get("Transfer-Encoding") == "chunked":
         environ["wsgi.input_terminated"] = True  # as a server that decodes chunks says
-    chunks, status, response_headers = run_wsgi_app(app.wsgi_app, environ, buffered=True)
+    _chunks, status, response_headers = run_wsgi_app(app.wsgi_app, environ, buffered=True)
     return int(status.split()[0]), response_headers.get("Content-Type", "")
 
 
