@@ -495,7 +495,7 @@ class RecordMapper:
         pattern = self.rules.condition_in_description
         found = pattern.search(data.get("description", "")) if pattern else None
         if found:
-            data["open_condition"] = found.group("condition")
+            data["open_condition"] = found.group("condition").strip()
             return
         if item.url:
             data["open_condition"] = self.rules.default_open_condition.format(landing_page=item.url)

@@ -24,7 +24,9 @@ CONFIG_FILE = Path(__file__).parent / "data" / "spreadsheet.yaml"
 _COLUMN = "\x00column\x00"
 DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:$|[\sT])")
 COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-COUNT = re.compile(r"^(\d+(?:\.\d+)?)\s*(万|亿)?\s*(?:条|行|条记录|个|项|records?|rows?)?$")
+# Possessive quantifiers (*+, ++): the runs of digits and spaces are taken whole, never
+# split again on failure (the greedy form took cubic time on a long run of spaces).
+COUNT = re.compile(r"^(\d++(?:\.\d++)?+)\s*+(万|亿)?+\s*+(?:条记录|条|行|个|项|records?|rows?)?$")
 EXCEL_EPOCH = datetime(1899, 12, 30)
 PLAUSIBLE_SERIALS = range(25569, 73051)  # 1970-01-01 … 2099-12-31 as Excel day numbers
 KEYWORD_SEPARATORS = re.compile(r"[,，、;；|\n]+")

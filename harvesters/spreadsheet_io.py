@@ -14,6 +14,7 @@ from typing import Any
 from charset_normalizer import from_bytes
 
 from .base import HarvestSourceError
+from .spreadsheet_limits import LIMITS, SheetLimits, check_zip, column_name, refuse
 
 # Detectors take short Chinese text for Korean, Japanese or Big5; any of them means "a CJK
 # legacy encoding", and a Chinese department's file in one is GBK or its superset GB18030.
@@ -69,7 +70,7 @@ class Table:
 RawSheet = list[list[Any]]
 
 
-def read_workbook(path: Path) -> dict[str, RawSheet]:
+def read_workbook(path: Path, limits: SheetLimits = LIMITS) -> dict[str, RawSheet]:
     """Every sheet of an XLSX workbook as rows of cell values (cached formula results)."""
     import openpyxl  # imported here: a CSV harvest does without it
 
@@ -77,21 +78,70 @@ def read_workbook(path: Path) -> dict[str, RawSheet]:
         raise HarvestSourceError(
             f"{path.name}: the old .xls format is not read; save the workbook as .xlsx"
         )
+    if not path.is_file():
+        raise HarvestSourceError(f"{path}: no such file")
+    check_zip(path, limits)
     try:
-        workbook = openpyxl.load_workbook(path, data_only=True)
-    except FileNotFoundError as error:
-        raise HarvestSourceError(f"{path}: no such file") from error
+        workbook = openpyxl.load_workbook(path, data_only=True, read_only=True)
     except Exception as error:  # openpyxl raises many kinds for a damaged file
         raise HarvestSourceError(f"{path.name}: not a readable XLSX workbook ({error})") from error
     try:
-        return {ws.title: [list(row) for row in ws.iter_rows(values_only=True)] for ws in workbook}
+        cells = [0]  # non-empty cells so far, over every sheet
+        return {ws.title: _bounded_rows(ws, path.name, limits, cells) for ws in workbook}
+    except HarvestSourceError:
+        raise
+    except Exception as error:  # a damaged sheet is found only while streaming it
+        raise HarvestSourceError(f"{path.name}: not a readable XLSX workbook ({error})") from error
     finally:
         workbook.close()
 
 
-def read_csv(path: Path) -> RawSheet:
+def _bounded_rows(sheet: Any, file: str, limits: SheetLimits, cells: list[int]) -> RawSheet:
+    """A sheet's rows, streamed, trailing empty cells dropped, within the limits."""
+    sheet.reset_dimensions()  # the declared dimension (A1:XFD1048576) is not to be trusted
+    rows: RawSheet = []
+    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if number > limits.max_rows:
+            if all(is_empty(value) for value in row):
+                continue  # formatted but empty rows far below: read past, not kept
+            raise refuse(
+                file,
+                f"「{sheet.title}」表超过 {limits.max_rows:,} 行",
+                f"sheet {sheet.title} has more than {limits.max_rows:,} rows",
+            )
+        values = list(row)
+        while values and is_empty(values[-1]):
+            values.pop()
+        if len(values) > limits.max_columns:
+            raise refuse(
+                file,
+                f"「{sheet.title}」表第 {number} 行超过 {limits.max_columns} 列"
+                f"（{column_name(len(values))} 列有内容）",
+                f"sheet {sheet.title}, row {number} goes past {limits.max_columns} columns "
+                f"(a value in column {column_name(len(values))})",
+            )
+        cells[0] += sum(1 for value in values if not is_empty(value))
+        if cells[0] > limits.max_cells:
+            raise refuse(
+                file,
+                f"工作簿超过 {limits.max_cells:,} 个非空单元格",
+                f"the workbook has more than {limits.max_cells:,} non-empty cells",
+            )
+        rows.append(values)
+    while rows and not rows[-1]:
+        rows.pop()  # formatting far below the table is no content
+    return rows
+
+
+def read_csv(path: Path, limits: SheetLimits = LIMITS) -> RawSheet:
     """A CSV file's rows, its encoding and delimiter detected."""
     try:
+        if path.stat().st_size > limits.max_total_bytes:
+            raise refuse(
+                path.name,
+                f"文件超过 {limits.max_total_bytes:,} 字节",
+                f"the file is over {limits.max_total_bytes:,} bytes",
+            )
         raw = path.read_bytes()
     except OSError as error:
         raise HarvestSourceError(f"{path}: cannot read ({error.strerror})") from error
@@ -102,9 +152,16 @@ def read_csv(path: Path) -> RawSheet:
     except csv.Error:
         dialect = csv.excel
     try:
-        return [list(row) for row in csv.reader(io.StringIO(text, newline=""), dialect)]
+        rows = [list(row) for row in csv.reader(io.StringIO(text, newline=""), dialect)]
     except csv.Error as error:  # e.g. a "cell" of megabytes: no catalog
         raise HarvestSourceError(f"{path.name}: not a readable CSV file ({error})") from error
+    if len(rows) > limits.max_rows or any(len(row) > limits.max_columns for row in rows):
+        raise refuse(
+            path.name,
+            f"超过 {limits.max_rows:,} 行或 {limits.max_columns} 列",
+            f"more than {limits.max_rows:,} rows or {limits.max_columns} columns",
+        )
+    return rows
 
 
 def detect_encoding(raw: bytes, name: str = "") -> str:

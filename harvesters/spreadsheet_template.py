@@ -17,7 +17,9 @@ from .spreadsheet_cells import Cells, config, labels_of
 from .spreadsheet_io import Table, find_table
 from .spreadsheet_records import Columns, Organizations, build_dataset, dataset_name
 
-TYPE_WITH_LENGTH = re.compile(r"^\s*([^()（）]+?)\s*[(（]\s*(\d+)(?:\s*,\s*\d+)?\s*[)）]\s*$")
+# The type is everything before the bracket (stripped by the caller): a lazy type followed
+# by optional spaces could be split in quadratically many ways on a long run of spaces.
+TYPE_WITH_LENGTH = re.compile(r"^\s*+([^()（）]++)[(（]\s*+(\d++)(?:\s*+,\s*+\d++)?+\s*+[)）]\s*+$")
 
 
 @cache
@@ -170,7 +172,7 @@ def _item(cells: Cells) -> dict[str, Any]:
     length = cells.count("length")
     sized = TYPE_WITH_LENGTH.match(type_text or "")
     if sized:
-        type_text = sized.group(1)
+        type_text = sized.group(1).strip()
         length = length if length is not None else int(sized.group(2))
     if not cells.has("name") and not cells.has("title"):
         cells.required_empty("name")

@@ -6,6 +6,7 @@ extensions (database, grade policy) and the blueprints.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ from .config import Settings, load_settings
 from .db import Database
 from .headers import init_security_headers
 from .hosts import init_hosts
+from .json_bounds import BoundedJSONProvider
 from .outbound import Outbound
 from .search import make_backend
 
@@ -24,6 +26,7 @@ from .search import make_backend
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     settings = config if isinstance(config, Settings) else load_settings(config)
     app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.json = BoundedJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.resolved_secret_key(),
         SESSION_COOKIE_HTTPONLY=True,
@@ -32,7 +35,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=None,  # uploads stream to disk; FileStore enforces its limit
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,  # uploads: see _limit_bodies
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -70,6 +73,7 @@ def _protect(app: Flask, settings: Settings) -> None:
     from .web.accounts import init_accounts
     from .web.i18n import init_i18n
 
+    _limit_bodies(app, settings)
     _require_csrf_tokens(app)
     _limit_rates(app, settings)
     init_accounts(app)
@@ -78,6 +82,51 @@ def _protect(app: Flask, settings: Settings) -> None:
     _retry_after_only_when_refused(app)
     _unavailable_as_503(app)
     _api_errors_as_problems(app)
+
+
+def _limit_bodies(app: Flask, settings: Settings) -> None:
+    """Every body is held to `max_request_bytes`, the upload routes to their own limits.
+    Werkzeug refuses a larger Content-Length at once and stops a chunked body when it
+    passes the limit (413), so nothing larger is ever read into memory."""
+    from flask import request
+
+    larger = {
+        "api.upload_file": settings.max_file_bytes,
+        # the form's other fields and the multipart framing come on top of the file
+        "web.upload_catalog": settings.max_upload_bytes + 64 * 1024,
+    }
+
+    def limit() -> None:
+        cap = larger.get(request.endpoint or "", settings.max_request_bytes)
+        request.max_content_length = cap
+        if request.content_length is None and "wsgi.input_terminated" in request.environ:
+            # A chunked body: Werkzeug would cut it at the cap without a word (and the
+            # truncated JSON or form would be misread); refuse it once it passes the cap.
+            request.environ["wsgi.input"] = CappedInput(request.environ["wsgi.input"], cap)
+            request.max_content_length = cap + 1
+
+    # first of the hooks: CSRF checks and the limiter read the form
+    app.before_request_funcs.setdefault(None, []).insert(0, limit)
+
+
+class CappedInput(io.RawIOBase):
+    """A request body stream that raises 413 once more than `cap` bytes have been read."""
+
+    def __init__(self, stream: Any, cap: int) -> None:
+        self.stream, self.cap, self.seen = stream, cap, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        from werkzeug.exceptions import RequestEntityTooLarge
+
+        data = self.stream.read(len(buffer))
+        self.seen += len(data)
+        if self.seen > self.cap:
+            raise RequestEntityTooLarge()
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _require_csrf_tokens(app: Flask) -> None:

@@ -132,6 +132,22 @@ class Settings:
     mail_from: str = _setting(
         "noreply@data.qingdao.gov.cn", "PORTAL_MAIL_FROM", "Sender of the portal's mail."
     )
+    max_request_bytes: int = _setting(
+        2 * 1024**2,
+        "PORTAL_MAX_REQUEST_BYTES",
+        "Largest request body accepted (bytes); a larger one is refused with 413 before it is "
+        "read. Uploads have their own limits below.",
+    )
+    max_upload_bytes: int = _setting(
+        20 * 1024**2,
+        "PORTAL_MAX_UPLOAD_BYTES",
+        "Largest spreadsheet catalog a department may upload for a dry run (bytes).",
+    )
+    max_file_bytes: int = _setting(
+        2 * 1024**3,
+        "PORTAL_MAX_FILE_BYTES",
+        "Largest resource data file the portal stores (bytes).",
+    )
     secure_cookies: bool = _setting(
         True,
         "PORTAL_SECURE_COOKIES",

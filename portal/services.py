@@ -61,7 +61,7 @@ def access(session: Session, app: Flask | None = None) -> Access:
     return Access(
         session,
         policy(app),
-        FileStore(instance / "files"),
+        FileStore(instance / "files", settings(app).max_file_bytes),
         anchor=audit_anchor(app),
         holidays=settings(app).holiday_dates,
         outbound=outbound(app),

@@ -10,7 +10,6 @@ Argon2 hash or check on every path that could make one).
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from schemas import message
+from schemas.bounds import MAX_EMAIL, MAX_NAME, MAX_PASSWORD, is_email, too_long
 from schemas.uscc import is_valid as valid_uscc
 
 from ..catalog.errors import Conflict, Invalid, NotFound, TooManyAttempts, Unauthenticated
@@ -38,7 +38,14 @@ SESSION_LIFETIME = timedelta(days=7)  # a web session ends then, used or not
 KNOWN_DEVICE_FOR = timedelta(days=180)
 DEVICE_SALT = "portal.known-device"
 MIN_PASSWORD = 10
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Every text an account form or the API sends, and its longest allowed length.
+FIELD_LIMITS = {
+    "email": MAX_EMAIL,
+    "password": MAX_PASSWORD,
+    "display_name": MAX_NAME,
+    "enterprise_name": MAX_NAME,
+    "enterprise_uscc": 18,
+}
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist takes as long as a real check,
 # so response times do not tell which e-mail addresses have accounts.
@@ -366,7 +373,12 @@ def _check_enterprise(data: dict[str, Any]) -> str:
 
 def _check_account(data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, Any] = {}
-    if not EMAIL.match(str(data.get("email") or "").strip()):
+    for name, limit in FIELD_LIMITS.items():
+        if too_long(data.get(name), limit):
+            errors[name] = [message(f"不能超过 {limit} 个字符", f"Longer than {limit} characters.")]
+    if errors:  # nothing longer than its limit goes on to a pattern or a hash
+        return errors
+    if not is_email(str(data.get("email") or "")):
         errors["email"] = [message("请填写有效的邮箱地址", "Enter a valid e-mail address.")]
     errors.update(_check_password(data.get("password")))
     return errors

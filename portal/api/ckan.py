@@ -26,6 +26,7 @@ from flask import url_for
 from sqlalchemy.orm import Session
 
 from schemas import message
+from schemas.bounds import MAX_NUMBER
 
 from ..access import Access, Caller, FileStore
 from ..catalog.errors import Forbidden, Unauthenticated
@@ -128,6 +129,12 @@ class Action:
 
 
 # -- parameters -------------------------------------------------------------------------------
+# Bounds on list parameters (facet.field, fq_list, organizations …): each list item costs
+# the engine a facet, a clause or a lookup.
+MAX_LIST_ITEMS = 50
+MAX_ITEM_LENGTH = 200
+
+
 def integer(data: dict[str, Any], name: str, default: int, high: int | None = None) -> int:
     """A natural number parameter; above `high` it is capped, as CKAN caps rows."""
     raw = data.get(name)
@@ -141,6 +148,8 @@ def integer(data: dict[str, Any], name: str, default: int, high: int | None = No
         raise validation({name: ["应为整数 (Invalid integer)"]}) from error
     if value < 0:
         raise validation({name: ["不能为负数 (Must be a natural number)"]})
+    if value > MAX_NUMBER:  # more than any page or offset; a database integer overflows
+        raise validation({name: [f"不能大于 {MAX_NUMBER} (At most {MAX_NUMBER})"]})
     return min(value, high) if high is not None else value
 
 
@@ -172,10 +181,19 @@ def listing(data: dict[str, Any], name: str) -> list[str] | None:
         if stripped.startswith("["):
             try:
                 raw = json.loads(stripped)
-            except ValueError as error:
+            except (ValueError, RecursionError) as error:
                 raise validation({name: ["不是有效的 JSON 列表 (Not a JSON list)"]}) from error
         else:
             raw = [part for part in stripped.split(",") if part.strip()]
     if not isinstance(raw, list) or not all(isinstance(v, str | int) for v in raw):
         raise validation({name: ["应为文本列表 (Must be a list of strings)"]})
+    if len(raw) > MAX_LIST_ITEMS or any(len(str(v)) > MAX_ITEM_LENGTH for v in raw):
+        raise validation(
+            {
+                name: [
+                    f"最多 {MAX_LIST_ITEMS} 项，每项不超过 {MAX_ITEM_LENGTH} 个字符 "
+                    f"(At most {MAX_LIST_ITEMS} items of {MAX_ITEM_LENGTH} characters)"
+                ]
+            }
+        )
     return [str(v).strip() for v in raw]

@@ -6,13 +6,13 @@ CKAN's envelope. The actions themselves are in `ckan_actions.py` (reads), `ckan_
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from .. import guard
+from .. import json_bounds as bounded_json
 from ..access import Access, Caller, rights
 from ..catalog.errors import CatalogError, Forbidden, NotFound, Unauthenticated
 from ..hosts import external_base
@@ -187,7 +187,7 @@ def _request_data() -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = bounded_json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         raise CkanError(400, "Bad Request", f"Bad request - JSON Error: {error}") from error
     if not isinstance(data, dict):

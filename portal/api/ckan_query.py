@@ -94,8 +94,10 @@ class Parsed:
     ranges: list[tuple[str, Any, Any]] = field(default_factory=list)
 
 
+# No leading \s* here: the parser skips spaces itself. A pattern that began with one split
+# a long run of spaces in quadratically many ways before failing.
 TOKEN = re.compile(
-    r"""\s*(?:
+    r"""(?:
         (?P<op>AND\b|OR\b|NOT\b|&&|\|\||!)
       | (?P<field>[+-]?[A-Za-z_][A-Za-z0-9_.]*):(?P<value>
             "(?:[^"\\]|\\.)*"
@@ -127,6 +129,8 @@ def _parse_into(parsed: Parsed, text: str, *, strict: bool) -> None:
     position, pending_or = 0, False
     text = text.strip()
     while position < len(text):
+        while text[position].isspace():
+            position += 1
         match = TOKEN.match(text, position)
         if match is None or match.end() == position:
             raise search_query_error(f"cannot read {text[position : position + 40]!r}")

@@ -41,11 +41,12 @@ from ..search import SearchQuery
 from ..search.query import MAX_FACET_SIZE, MAX_OFFSET, DateRange
 from ..services import indexer, search_backend
 from ..visibility import Viewer, may_find
-from .ckan import Context, boolean, integer, listing
+from .ckan import Context, boolean, integer, listing, validation
 from .ckan_mapping import package_dict
 from .ckan_query import DEFAULT_SORT, RANGES, VOCABULARIES, Parsed, parse, parse_sort
 
 MAX_ROWS = 1000  # CKAN's cap on rows
+MAX_QUERY_LENGTH = 2000  # characters of q, of fq (with fq_list) and of sort, as sent
 MAX_QUERY_TEXT = 200  # characters of words sent to the engine (as the pages allow)
 CATCH_UP_SECONDS = 2.0
 # CKAN's facet fields (and ours) → the index's keyword fields.
@@ -109,13 +110,25 @@ def _whole_catalog_by_key(asked: Request, query: SearchQuery) -> bool:
 
 
 def _request(context: Context, data: dict[str, Any]) -> Request:
+    q = _text(data, "q")
     fq = " ".join(filter(None, [_text(data, "fq"), *(listing(data, "fq_list") or [])]))
+    sort = data.get("sort") if isinstance(data.get("sort"), str) else None
+    for name, value in (("q", q), ("fq", fq), ("sort", sort or "")):
+        if len(value) > MAX_QUERY_LENGTH:  # checked before the query parser sees it
+            raise validation(
+                {
+                    name: [
+                        f"不能超过 {MAX_QUERY_LENGTH} 个字符 "
+                        f"(Longer than {MAX_QUERY_LENGTH} characters)"
+                    ]
+                }
+            )
     return Request(
-        parsed=parse(_text(data, "q"), fq),
+        parsed=parse(q, fq),
         viewer=context.viewer(boolean(data, "include_private")),
         start=integer(data, "start", 0),
         rows=integer(data, "rows", 10, MAX_ROWS),
-        sort=data.get("sort") if isinstance(data.get("sort"), str) else None,
+        sort=sort,
         facet_names=listing(data, "facet.field") or [],
         facet_limit=_facet_limit(data),
     )

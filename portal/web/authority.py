@@ -316,7 +316,7 @@ def _audit_filters(args: MultiDict[str, str]) -> tuple[AuditFilters, dict[str, l
     if filters.since and filters.until and filters.until < filters.since:
         errors["until"] = [message("截止日期早于起始日期", "The end date is before the start.")]
     page = args.get("page", "1").strip()
-    if page.isdigit() and int(page) >= 1:
+    if page.isdigit() and len(page) <= 9 and int(page) >= 1:  # an offset the database holds
         filters.page = int(page)
     else:
         errors["page"] = [message("页码应为正整数", "The page must be a positive whole number.")]

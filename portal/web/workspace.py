@@ -9,8 +9,6 @@ in both languages) and the audit trail are the same; forms carry CSRF tokens.
 from __future__ import annotations
 
 import math
-import re
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from harvesters import SourceSettings, load_harvester
+from harvesters.base import HarvestSourceError
 from harvesters.outbound import Reach
 from schemas import message
 
@@ -30,6 +29,8 @@ from ..access.tokens import MAX_DAYS
 from ..catalog.errors import NotFound
 from ..db import utcnow
 from ..harvest.runner import HarvestReport, run_harvest
+from ..harvest.uploads import SUFFIXES as UPLOAD_SUFFIXES
+from ..harvest.uploads import Uploads, UploadTooLarge
 from ..models import Grant, User
 from ..services import access, audit_anchor, catalog, database, policy, settings
 from ..visibility import PUBLIC, may_find
@@ -337,34 +338,34 @@ def revoke_workspace_token(token_id: int) -> ResponseReturnValue:
 
 
 # -- a department uploads its spreadsheet catalog: a dry run first, then the real one ----
-UPLOAD_SUFFIXES = (".xlsx", ".csv")
-UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.(xlsx|csv)$")
+def _uploads() -> Uploads:
+    return Uploads(settings().instance_dir / "uploads", settings().max_upload_bytes)
 
 
-def _uploads() -> Path:
-    folder = settings().instance_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _harvest_upload(upload: str, *, dry_run: bool) -> HarvestReport:
+def _harvest_upload(path: Path, *, dry_run: bool) -> HarvestReport:
     """The uploaded workbook through the spreadsheet harvester into the officer's
     department; with `dry_run`, what would change, nothing kept."""
-    if not UPLOAD_NAME.match(upload) or not (_uploads() / upload).is_file():
-        abort(404)  # names are ours: anything else is a guess or a traversal attempt
     with database().sessions() as session:
         user = current_account(session)
         department, actor = user.organization.name, f"user:{user.id}"
     return run_harvest(
         database(),
         # The file is the portal's own copy of the upload: the one local file it may read.
-        load_harvester("spreadsheet", str(_uploads() / upload), reach=Reach(local_files=True)),
+        load_harvester("spreadsheet", str(path), reach=Reach(local_files=True)),
         actor=actor,
         policy=policy(),
         settings=SourceSettings(publisher=department),
         dry_run=dry_run,
         audit_anchor=audit_anchor(),
     )
+
+
+def _upload_page(errors: dict[str, Any], status: int) -> ResponseReturnValue:
+    return render_template("workspace/upload.html", report=None, upload=None, errors=errors), status
+
+
+def _unreadable(error: HarvestSourceError) -> ResponseReturnValue:
+    return _upload_page({"catalog": [message(f"无法读取：{error}", f"Cannot read: {error}")]}, 422)
 
 
 @blueprint.route("/workspace/catalog/upload", methods=["GET", "POST"])
@@ -375,15 +376,28 @@ def upload_catalog() -> ResponseReturnValue:
     file = request.files.get("catalog")
     suffix = Path(file.filename or "").suffix.lower() if file else ""
     if file is None or suffix not in UPLOAD_SUFFIXES:
-        errors = {
-            "catalog": [message("请选择 .xlsx 或 .csv 文件", "Choose an .xlsx or .csv file.")]
-        }
-        return render_template(
-            "workspace/upload.html", report=None, upload=None, errors=errors
-        ), 422
-    upload = f"{uuid.uuid4().hex}{suffix}"
-    file.save(_uploads() / upload)
-    report = _harvest_upload(upload, dry_run=True)
+        return _upload_page(
+            {"catalog": [message("请选择 .xlsx 或 .csv 文件", "Choose an .xlsx or .csv file.")]},
+            422,
+        )
+    uploads = _uploads()
+    try:
+        upload = uploads.save(file.stream, suffix)
+    except UploadTooLarge as error:
+        too_large = message(
+            f"文件超过 {error.limit:,} 字节", f"The file is over {error.limit:,} bytes."
+        )
+        return _upload_page({"catalog": [too_large]}, 413)
+    path = uploads.path(upload)
+    assert path is not None
+    try:
+        report = _harvest_upload(path, dry_run=True)
+    except HarvestSourceError as error:
+        uploads.discard(upload)  # nothing to commit: not kept
+        return _unreadable(error)
+    except BaseException:
+        uploads.discard(upload)
+        raise
     return render_template(
         "workspace/upload.html", report=report, upload=upload, dry_run=True, errors={}
     )
@@ -392,8 +406,16 @@ def upload_catalog() -> ResponseReturnValue:
 @blueprint.post("/workspace/catalog/upload/<upload>/commit")
 @guard.signed_in(rule="dataset.create")
 def commit_upload(upload: str) -> ResponseReturnValue:
-    report = _harvest_upload(upload, dry_run=False)
-    (_uploads() / upload).unlink(missing_ok=True)
+    uploads = _uploads()
+    path = uploads.path(upload)
+    if path is None:
+        abort(404)
+    try:
+        report = _harvest_upload(path, dry_run=False)
+    except HarvestSourceError as error:
+        return _unreadable(error)
+    finally:
+        uploads.discard(upload)
     drain_index()
     return render_template(
         "workspace/upload.html", report=report, upload=None, dry_run=False, errors={}
