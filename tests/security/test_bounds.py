@@ -19,6 +19,7 @@ from flask import Flask
 from marshmallow import ValidationError
 
 from harvesters.cnportal import load_rules
+from harvesters.outbound import Reach
 from schemas.base import email_field, url_field
 
 from ..access.conftest import World, world  # noqa: F401
@@ -145,7 +146,7 @@ def test_a_dimension_bomb_is_refused_quickly_in_bounded_memory(
     started = time.perf_counter()
     try:
         with pytest.raises(HarvestSourceError) as refused:
-            list(load_harvester("spreadsheet", str(path)).records())
+            list(load_harvester("spreadsheet", str(path), reach=Reach(local_files=True)).records())
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -165,7 +166,7 @@ def test_a_zip_bomb_workbook_is_refused_before_it_is_opened(tmp_path: Path) -> N
         archive.writestr("xl/media/padding.bin", b"\0" * (80 * 1024**2))
     started = time.perf_counter()
     with pytest.raises(HarvestSourceError, match=r"uncompressed|expands"):
-        list(load_harvester("spreadsheet", str(path)).records())
+        list(load_harvester("spreadsheet", str(path), reach=Reach(local_files=True)).records())
     assert time.perf_counter() - started < 5
 
 
