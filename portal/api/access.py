@@ -108,7 +108,7 @@ def create_token() -> tuple[Response, int]:
 
 
 @blueprint.get("/tokens")
-@guard.token()
+@guard.token("tokens")
 @documented(tag="accounts", responses={200: shapes.TokenList})
 def list_tokens() -> Response:
     """Your tokens"""
@@ -120,7 +120,7 @@ def list_tokens() -> Response:
 
 
 @blueprint.delete(f"/tokens/<{ID}:token_id>")
-@guard.token()  # one's own: another's is not found
+@guard.token("tokens")  # one's own: another's is not found
 @documented(tag="accounts", responses={200: shapes.Token}, errors=(404,))
 def revoke_token(token_id: int) -> Response:
     """Revoke one of your tokens"""
@@ -147,7 +147,7 @@ def submit_application() -> tuple[Response, int]:
 
 
 @blueprint.get("/applications")
-@guard.token()  # what it lists depends on the caller's queues
+@guard.token("applications:read")  # what it lists depends on the caller's queues
 @documented(tag="applications", responses={200: shapes.ApplicationList})
 def list_applications() -> Response:
     """Yours, or the queue you review
@@ -170,7 +170,7 @@ def list_applications() -> Response:
 
 
 @blueprint.get(f"/applications/<{ID}:application_id>")
-@guard.token(object_rule="application.read")
+@guard.token("applications:read", object_rule="application.read")
 @documented(tag="applications", responses={200: shapes.Application}, errors=(404,))
 def show_application(application_id: int) -> Response:
     """One application with its history"""
@@ -241,7 +241,7 @@ def substantive_review(application_id: int) -> Response:
 
 # -- grants, data, reports ----------------------------------------------------------------
 @blueprint.get("/grants")
-@guard.token()  # one's own
+@guard.token("applications:read")  # one's own
 @documented(tag="grants", responses={200: shapes.GrantList})
 def list_grants() -> Response:
     """Your grants"""
@@ -254,7 +254,7 @@ def list_grants() -> Response:
 
 
 @blueprint.get(f"/grants/<{ID}:grant_id>")
-@guard.token(object_rule="grant.read")
+@guard.token("applications:read", object_rule="grant.read")
 @documented(tag="grants", responses={200: shapes.Grant}, errors=(404,))
 def show_grant(grant_id: int) -> Response:
     """One grant, with what is used"""
@@ -301,7 +301,7 @@ def grant_data(grant_id: int, resource_id: str) -> Response:
 
 
 @blueprint.get("/datasets/<name>/resources/<resource_id>/data")
-@guard.token(optional=True)  # a token given names who downloads
+@guard.token("catalog:read", optional=True)  # a token given names who downloads
 @documented(tag="data", responses={200: BINARY}, errors=(403, 404))
 def open_data(name: str, resource_id: str) -> Response:
     """Download a resource of an openly available dataset
@@ -341,7 +341,7 @@ def file_report(grant_id: int) -> tuple[Response, int]:
 
 
 @blueprint.get(f"/grants/<{ID}:grant_id>/reports")
-@guard.token(object_rule="report.read")
+@guard.token("applications:read", object_rule="report.read")
 @documented(tag="grants", responses={200: shapes.ReportList}, errors=(404,))
 def list_reports(grant_id: int) -> Response:
     """Usage reports of a grant"""
@@ -354,7 +354,7 @@ def list_reports(grant_id: int) -> Response:
 
 
 @blueprint.get("/grants/overdue-reports")
-@guard.token(rule="report.overdue")
+@guard.token("applications:read", rule="report.overdue")
 @documented(tag="grants", responses={200: shapes.GrantList})
 def overdue_reports() -> Response:
     """Grants whose usage report is overdue"""
@@ -441,7 +441,7 @@ def upload_file(name: str, resource_id: str) -> tuple[Response, int]:
 
 # -- the platform authority ---------------------------------------------------------------
 @blueprint.get("/openness-requests")
-@guard.token("reviews", rule="openness.decide")
+@guard.token("reviews:read", rule="openness.decide")
 @documented(tag="authority", responses={200: shapes.OpennessRequestList})
 def openness_requests() -> Response:
     """Openness downgrades waiting (platform authority)"""

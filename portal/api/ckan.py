@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from flask import url_for
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 from schemas import message
 
 from ..access import Access, Caller, FileStore
+from ..catalog.disclosure import Disclosure
 from ..catalog.errors import Forbidden, Unauthenticated
 from ..models import Dataset, Resource, User
 from ..visibility import PUBLIC, Viewer, may_read, viewer_of
@@ -100,6 +102,21 @@ class Context:
     @property
     def files(self) -> FileStore:
         return self.services.files
+
+    @cached_property
+    def disclosure(self) -> Disclosure:
+        """Resource URLs as the caller may see them (the upstream ones of non-open data:
+        its department's officers and the authority only)."""
+        return Disclosure(self.viewer(), self.root)
+
+    def resource_link(self, dataset: Dataset, resource: Resource) -> tuple[str | None, bool]:
+        """The url to show for `resource`, and whether it is the portal's own download of
+        a file it keeps (CKAN's "upload")."""
+        shown = self.disclosure.url(dataset, resource)
+        if shown is not None:
+            return shown, False
+        download = self.download_url(dataset, resource)
+        return download, download is not None
 
     def download_url(self, dataset: Dataset, resource: Resource) -> str | None:
         """The portal's own address of a kept file of an open dataset, if there is one."""

@@ -71,7 +71,7 @@ def package_list(context: Context, data: dict[str, Any]) -> list[str]:
 
 
 def package_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
-    return package_dict(find_dataset(context, identifier(data, "id", "name")), context.download_url)
+    return package_dict(find_dataset(context, identifier(data, "id", "name")), context.resource_link)
 
 
 def current_package_list_with_resources(
@@ -88,7 +88,7 @@ def resource_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
         raise NotFound.entity("资源", "resource", key)
     dataset = find_dataset(context, resource.dataset_id)
     position = next(i for i, r in enumerate(dataset.resources) if r.id == key)
-    return resource_dict(dataset, dataset.resources[position], position, context.download_url)
+    return resource_dict(dataset, dataset.resources[position], position, context.resource_link)
 
 
 def license_list(context: Context, data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -108,7 +108,7 @@ def package_create(context: Context, data: dict[str, Any]) -> dict[str, Any]:
         )
     _free_ids(context, profile.get("resources", []), None)
     dataset = context.services.stewardship.create(user, profile, ip=context.ip)
-    return package_dict(dataset, context.download_url)
+    return package_dict(dataset, context.resource_link)
 
 
 def _writable(context: Context, key: str) -> tuple[User, Dataset]:
@@ -131,7 +131,7 @@ def _update(
     )
     if isinstance(result, OpennessRequest):
         return _awaiting(result)
-    return package_dict(result, context.download_url)
+    return package_dict(result, context.resource_link)
 
 
 def _awaiting(request: OpennessRequest) -> CkanError:
