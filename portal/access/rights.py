@@ -80,6 +80,7 @@ RULES: dict[str, Rule] = {
     "queue.substantive": _role("officer"),
 }
 
+
 @dataclass(frozen=True)
 class Scope:
     """A token scope: what it lets a token do, whether it only reads, the roles whose
@@ -124,9 +125,7 @@ SCOPES: dict[str, Scope] = {
     ),
     "audit:read": Scope("read and export the audit log", False, ("authority", "admin")),
     "tokens": Scope("list and revoke the owner's API tokens", True, EVERYONE),
-    "organizations:manage": Scope(
-        "create and edit departments", True, ("authority", "admin")
-    ),
+    "organizations:manage": Scope("create and edit departments", True, ("authority", "admin")),
 }
 # The roles whose accounts may put each scope on a token (a `grant:<id>` scope: the
 # grant's holder, see tokens.py).

@@ -71,7 +71,9 @@ def package_list(context: Context, data: dict[str, Any]) -> list[str]:
 
 
 def package_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
-    return package_dict(find_dataset(context, identifier(data, "id", "name")), context.resource_link)
+    return package_dict(
+        find_dataset(context, identifier(data, "id", "name")), context.resource_link
+    )
 
 
 def current_package_list_with_resources(

@@ -94,9 +94,7 @@ def package_dict(dataset: Dataset, link: ResourceLink | None = None) -> dict[str
         active=dataset.state == "active",
         organization=organization_summary(dataset.publisher),
         groups=[group_summary(zone) for zone in dataset.zones],
-        resources=[
-            resource_dict(dataset, r, i, link) for i, r in enumerate(dataset.resources)
-        ],
+        resources=[resource_dict(dataset, r, i, link) for i, r in enumerate(dataset.resources)],
         created=ckan_time(dataset.created_at),
         modified=ckan_time(dataset.updated_at),
     )
