@@ -26,8 +26,8 @@ from ..guard import current_viewer
 from ..services import catalog, database
 from ..visibility import PUBLIC
 from . import shapes
-from .documented import NOT_MODIFIED, documented
 from .dcat import base_url
+from .documented import NOT_MODIFIED, documented
 from .rest import blueprint
 
 MAX_LIMIT = 500

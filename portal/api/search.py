@@ -12,7 +12,6 @@ from ..guard import current_viewer
 from ..search import SearchUnavailable
 from ..search.params import BadParameters, parse
 from ..services import database, search_backend
-
 from . import shapes
 from .documented import documented
 from .rest import blueprint, problem

@@ -43,7 +43,6 @@ from schemas import message, vocab
 
 from ..models import DataField, Dataset, Organization, Resource
 from ..visibility import PUBLIC, Viewer
-from .disclosure import Disclosure
 from .dcat_public import (
     AUTHORITY,
     MEDIA_TYPE,
@@ -54,6 +53,7 @@ from .dcat_public import (
     published,
     with_children,
 )
+from .disclosure import Disclosure
 
 QDP = PORTAL  # our own profile's fields: qdp:grade, qdp:openType, qdp:zone …
 ZHO = URIRef(f"{EU}language/ZHO")

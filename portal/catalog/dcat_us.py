@@ -16,8 +16,8 @@ from schemas import vocab
 
 from ..models import Dataset, Resource
 from ..visibility import PUBLIC, Viewer
-from .disclosure import Disclosure
 from .dcat_public import MEDIA_TYPE, authority, dataset_page, is_plain_url, published, with_children
+from .disclosure import Disclosure
 
 POD_SCHEMA = "https://project-open-data.cio.gov/v1.1/schema"
 POD_ACCESS_LEVELS = written("open_types", "access_level")

@@ -17,10 +17,13 @@ from portal.catalog import Catalog
 from portal.models import Grant
 from portal.services import database, policy
 
-from ..access.conftest import World, world  # noqa: F401  (the fixture)
+from ..access import conftest as access_world
+from ..access.conftest import World
 from ..access.test_rights import application
 from ..factories import dataset
 from ..web.test_workspace import BASE, signed_in
+
+world = access_world.world  # the fixture: a department's catalog and a user of each role
 
 # -- finding 5: the upstream URLs of data that is not open --------------------------------
 CONDITIONAL_URL = "http://10.20.30.40:8080/internal/card-feed.csv"
