@@ -30,7 +30,7 @@ from ..catalog.documents import dataset_document
 from ..catalog.errors import CatalogError, Invalid, NotFound
 from ..guard import caller, optional_caller
 from ..models import Application, OpennessRequest
-from ..services import access, catalog, database
+from ..services import access, database
 from . import shapes
 from .documented import BINARY, CSV, Reply, documented
 from .rest import blueprint
@@ -420,11 +420,11 @@ def upload_file(name: str, resource_id: str) -> tuple[Response, int]:
     def work(session: Session) -> dict[str, Any]:
         user = caller(session).user
         services = access(session)
-        dataset = catalog(session, "api").datasets.get(name)
-        rights.require(user, "dataset.files", dataset)
-        if resource_id not in {r.id for r in dataset.resources}:
+        dataset = services.stewardship.managed(user, name, "dataset.files")
+        resource = next((r for r in dataset.resources if r.id == resource_id), None)
+        if resource is None:
             raise NotFound.entity("资源", "resource", resource_id)
-        stored = services.files.save(resource_id, request.stream)
+        stored = services.files.store(resource, request.stream)
         services.audit.append(
             "resource.upload",
             actor=f"user:{user.id}",

@@ -122,7 +122,7 @@ class Context:
         """The portal's own address of a kept file of an open dataset, if there is one."""
         if dataset.open_type != "unconditional" or dataset.state != "active":
             return None
-        if not self.files.exists(resource.id):
+        if self.files.stored(resource) is None:
             return None
         path = url_for("api.open_data", name=dataset.name, resource_id=resource.id)
         return self.root.rstrip("/") + path

@@ -60,7 +60,7 @@ def test_the_walk_names_a_route_that_declares_nothing() -> None:
 
 def test_a_declaration_naming_no_known_rule_or_scope_fails_at_once() -> None:
     with pytest.raises(ValueError, match=r"no rule 'dataset\.steal'"):
-        guard.token(rule="dataset.steal")(lambda: None)
+        guard.token("catalog:read", rule="dataset.steal")(lambda: None)
     with pytest.raises(ValueError, match="no rule"):
         guard.signed_in(object_rule="application.read ")(lambda: None)
     with pytest.raises(ValueError, match="no token scope 'catalog:write'"):

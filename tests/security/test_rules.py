@@ -8,19 +8,22 @@ did against a portal on loopback."""
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from portal.catalog import Catalog
-from portal.models import Grant
-from portal.services import database, policy
+from portal.models import Dataset, Grant
+from portal.services import access, database, policy, settings
 
 from ..access import conftest as access_world
 from ..access.conftest import World
 from ..access.test_rights import application
 from ..factories import dataset
+from ..web.test_officer import form_of
 from ..web.test_workspace import BASE, signed_in
 
 world = access_world.world  # the fixture: a department's catalog and a user of each role
@@ -206,3 +209,237 @@ def test_an_audit_token_of_the_authority_or_an_admin_cannot_touch_departments(
     manager = world.token(who, ["organizations:manage"], name="registry")
     made = world.call("POST", "/api/3/action/organization_create", token=manager, json=new)
     assert made.status_code == 200, made.get_json()
+
+
+# -- finding 13: a lowered grade or a widened openness waits for the authority -----------
+@pytest.fixture
+def important(world: World) -> World:
+    """A 重要, 不予开放 dataset of qd-transport, with a stored file for each resource."""
+    with database(world.app).transaction() as session:
+        catalog = Catalog(session, "test", policy(world.app))
+        catalog.datasets.create(
+            dataset(name="pipe-network", title="供水管网", grade="important", open_type="closed")
+        )
+        session.flush()
+        resources = catalog.datasets.get("pipe-network").resources
+        world.resources["pipe-network"] = [r.id for r in resources]
+        access(session, world.app).files.store(resources[0], io.BytesIO(b"secret pipes\n"))
+    return world
+
+
+def _classification(world: World, name: str) -> tuple[str, str]:
+    with database(world.app).sessions() as session:
+        found = session.scalar(select(Dataset).where(Dataset.name == name))
+        assert found is not None
+        return found.grade, found.open_type
+
+
+def _opened(world: World) -> dict[str, Any]:
+    with database(world.app).sessions() as session:
+        document = Catalog(session, "test").datasets.document("pipe-network")
+    return {**document, "grade": "general1", "open_type": "unconditional"}
+
+
+def _anonymous_download_fails(world: World) -> None:
+    resource = world.resources["pipe-network"][0]
+    served = world.call("GET", f"/api/v1/datasets/pipe-network/resources/{resource}/data")
+    assert served.status_code in (403, 404)
+    assert b"secret pipes" not in served.data
+
+
+def test_an_officer_s_rest_edit_that_opens_an_important_dataset_waits(important: World) -> None:
+    world = important
+    response = world.call("PUT", "/api/v1/datasets/pipe-network", "officer", json=_opened(world))
+    assert response.status_code == 202, response.get_json()
+    held = response.get_json()
+    assert held["state"] == "pending" and held["to"] == "unconditional"
+    assert _classification(world, "pipe-network") == ("important", "closed")
+    _anonymous_download_fails(world)
+    # Approved by the authority, it applies.
+    decided = world.call(
+        "POST",
+        f"/api/v1/openness-requests/{held['id']}/decision",
+        "authority",
+        json={"decision": "approve"},
+    )
+    assert decided.status_code == 200, decided.get_json()
+    assert _classification(world, "pipe-network") == ("general1", "unconditional")
+
+
+def test_a_lowered_grade_alone_waits_too_and_a_stricter_one_does_not(important: World) -> None:
+    world = important
+    lowered = {**_opened(world), "grade": "general4", "open_type": "closed"}
+    response = world.call("PUT", "/api/v1/datasets/pipe-network", "officer", json=lowered)
+    assert response.status_code == 202
+    assert _classification(world, "pipe-network") == ("important", "closed")
+    stricter = {**lowered, "grade": "core"}
+    world.call(
+        "POST",
+        "/api/v1/openness-requests/1/decision",
+        "authority",
+        json={"decision": "reject", "reason": "不降级"},
+    )
+    response = world.call("PUT", "/api/v1/datasets/pipe-network", "officer", json=stricter)
+    assert response.status_code == 200, response.get_json()
+    assert _classification(world, "pipe-network") == ("core", "closed")
+
+
+def test_a_ckan_patch_that_opens_an_important_dataset_waits(important: World) -> None:
+    world = important
+    response = world.call(
+        "POST",
+        "/api/3/action/package_patch",
+        "officer",
+        json={"id": "pipe-network", "grade": "general1", "open_type": "unconditional"},
+    )
+    assert response.get_json()["success"] is False
+    assert _classification(world, "pipe-network") == ("important", "closed")
+    _anonymous_download_fails(world)
+
+
+def test_a_web_form_edit_that_opens_an_important_dataset_waits(important: World) -> None:
+    world = important
+    officer = signed_in(world, "officer")
+    page = officer.get("/workspace/datasets/pipe-network/edit", base_url=BASE)
+    assert page.status_code == 200
+    sent = {
+        **form_of(page.get_data(as_text=True)),
+        "grade": "general1",
+        "open_type": "unconditional",
+    }
+    response = officer.post(
+        "/workspace/datasets/pipe-network/edit",
+        base_url=BASE,
+        data=sent,
+        headers={"Referer": f"{BASE}/workspace/datasets/pipe-network/edit"},
+    )
+    assert response.status_code in (200, 302)
+    assert _classification(world, "pipe-network") == ("important", "closed")
+    _anonymous_download_fails(world)
+    pending = world.call("GET", "/api/v1/openness-requests", "authority").get_json()["requests"]
+    assert [r["dataset"] for r in pending] == ["pipe-network"]
+
+
+# -- finding 17: a hidden dataset answers exactly as an absent one -------------------------
+@pytest.fixture
+def hidden(world: World) -> World:
+    """A 不予开放 dataset of qd-transport whose catalog entry is not public."""
+    with database(world.app).transaction() as session:
+        catalog = Catalog(session, "test", policy(world.app))
+        catalog.datasets.create(
+            dataset(
+                name="secret-registry",
+                title="不公开的登记簿",
+                grade="general4",
+                open_type="closed",
+                metadata_public=False,
+            )
+        )
+        session.flush()
+        world.resources["secret-registry"] = [
+            r.id for r in catalog.datasets.get("secret-registry").resources
+        ]
+    return world
+
+
+def _answer(world: World, method: str, path: str, who: str | None, **kwargs: Any) -> Any:
+    response = world.call(method, path, who, **kwargs)
+    return response.status_code, response.content_type, response.data
+
+
+@pytest.mark.parametrize("who", [None, "enterprise", "other_officer"])
+def test_a_hidden_dataset_answers_byte_for_byte_as_one_that_does_not_exist(
+    hidden: World, who: str | None
+) -> None:
+    world = hidden
+    real, rid = "secret-registry", world.resources["secret-registry"][0]
+    fake, fake_rid = "nothing-here-x", "00000000-0000-0000-0000-000000000000"
+    assert len(rid) == len(fake_rid)
+    body = dataset(name=real, publisher="qd-transport")
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", "/api/v1/datasets/{n}", {}),
+        ("GET", "/api/v1/datasets/{n}/resources/{r}/data", {}),
+        ("GET", "/api/3/action/package_show?id={n}", {}),
+        ("GET", "/api/3/action/resource_show?id={r}", {}),
+        ("GET", "/dataset/{n}.ttl", {}),
+        ("GET", "/dataset/{n}.jsonld", {}),
+    ]
+    if who == "other_officer":
+        calls += [
+            ("PUT", "/api/v1/datasets/{n}", {"json": body}),
+            ("PUT", "/api/v1/datasets/{n}/resources/{r}/file", {"data": b"x"}),
+            ("POST", "/api/3/action/package_patch", {"json": {"id": "{n}", "title": "x"}}),
+        ]
+    if who == "enterprise":
+        application = {
+            "dataset": "{n}",
+            "resources": ["{r}"],
+            "purpose": "研究",
+            "scenario": "分析",
+            "term_days": 30,
+            "quota_calls": 5,
+            "commitment_accepted": True,
+        }
+        calls.append(("POST", "/api/v1/applications", {"json": application}))
+    for method, template, kwargs in calls:
+
+        def fill(value: Any, name: str, resource: str) -> Any:
+            text = json.dumps(value) if not isinstance(value, bytes) else None
+            if text is None:
+                return value
+            return json.loads(
+                text.replace(real, name).replace("{n}", name).replace("{r}", resource)
+            )
+
+        answers = []
+        for name, resource in ((real, rid), (fake, fake_rid)):
+            args = {k: fill(v, name, resource) for k, v in kwargs.items()}
+            path = template.format(n=name, r=resource)
+            status, kind, data = _answer(world, method, path, who, **args)
+            text = data.decode().replace(name, "NAME").replace(resource, "RID")
+            answers.append((status, kind, text))
+        assert answers[0] == answers[1], (method, template, answers)
+        assert answers[0][0] in (404, 409, 422) or "Not Found" in answers[0][2], answers[0]
+    for name in (real, fake):
+        page = world.client.get(f"/dataset/{name}", base_url=BASE)
+        assert page.status_code == 404
+
+
+# -- finding 7: a stored file lives and dies with its resource ---------------------------
+def test_a_freed_resource_id_given_again_never_serves_the_old_file(world: World) -> None:
+    freed, kept = world.resources["card-swipes"]
+    old_bytes = f"card-swipes,{freed}".encode()
+    document = world.call("GET", "/api/v1/datasets/card-swipes", "officer").get_json()
+    document["resources"] = [r for r in document["resources"] if r["id"] == kept]
+    removed = world.call("PUT", "/api/v1/datasets/card-swipes", "officer", json=document)
+    assert removed.status_code == 200, removed.get_json()
+    assert [r["id"] for r in removed.get_json()["resources"]] == [kept]
+    # Another department registers open data whose resource takes the freed id.
+    reused = dataset(
+        name="civil-open",
+        title="民政开放数据",
+        publisher="qd-civil",
+        resources=[{"id": freed, "name": "表", "kind": "file", "format": "csv"}],
+    )
+    made = world.call("POST", "/api/v1/datasets", "other_officer", json=reused)
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["resources"][0]["id"] == freed
+    served = world.call("GET", f"/api/v1/datasets/civil-open/resources/{freed}/data")
+    assert old_bytes not in served.data
+    assert served.status_code == 404, served.data[:200]
+    # The removed resource's file is out of service, kept aside for an operator.
+    quarantine = settings(world.app).instance_dir / "files" / "quarantine"
+    assert [p.read_bytes()[: len(old_bytes)] for p in quarantine.iterdir()] == [old_bytes]
+
+
+def test_a_replaced_file_is_not_served_again(world: World) -> None:
+    rid = world.resources["bus-lines"][0]
+    path = f"/api/v1/datasets/bus-lines/resources/{rid}/file"
+    for content in (b"first,version\n", b"second,version\n"):
+        stored = world.call("PUT", path, "officer", data=content)
+        assert stored.status_code == 201, stored.get_json()
+    served = world.call("GET", f"/api/v1/datasets/bus-lines/resources/{rid}/data")
+    assert served.data == b"second,version\n"
+    files = settings(world.app).instance_dir / "files"
+    live = [p for p in files.rglob("*") if p.is_file() and "quarantine" not in p.parts]
+    assert b"first,version\n" not in [p.read_bytes() for p in live]
