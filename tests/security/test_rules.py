@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from portal.catalog import Catalog
-from portal.models import Dataset, Grant
+from portal.models import Dataset, Grant, Organization
 from portal.services import access, database, policy, settings
 
 from ..access import conftest as access_world
@@ -24,7 +25,7 @@ from ..access.conftest import World
 from ..access.test_rights import application
 from ..factories import dataset
 from ..web.test_officer import form_of
-from ..web.test_workspace import BASE, signed_in
+from ..web.test_workspace import BASE, csrf, signed_in
 
 world = access_world.world  # the fixture: a department's catalog and a user of each role
 
@@ -443,3 +444,50 @@ def test_a_replaced_file_is_not_served_again(world: World) -> None:
     files = settings(world.app).instance_dir / "files"
     live = [p for p in files.rglob("*") if p.is_file() and "quarantine" not in p.parts]
     assert b"first,version\n" not in [p.read_bytes() for p in live]
+
+
+# -- finding 6: an upload or a harvest never makes a department ---------------------------
+FOREIGN_CSV = (
+    "数据目录名称,所属领域,开放属性,数据摘要,更新频率,数据提供方\n"
+    "出租车上客点,交通运输,无条件开放,全市出租车上客点位置。,每月,\n"
+    "案件线索,交通运输,无条件开放,冒名公安局发布。,每天,青岛市公安局\n"
+)
+
+
+def _upload(world: World, text: str) -> str:
+    officer = signed_in(world, "officer")
+    page = officer.get("/workspace/catalog/upload", base_url=BASE).get_data(as_text=True)
+    headers = {"Referer": f"{BASE}/workspace/catalog/upload"}
+    dry = officer.post(
+        "/workspace/catalog/upload",
+        base_url=BASE,
+        data={"csrf_token": csrf(page), "catalog": (io.BytesIO(text.encode()), "目录.csv")},
+        content_type="multipart/form-data",
+        headers=headers,
+    ).get_data(as_text=True)
+    commit = re.search(r'action="(/workspace/catalog/upload/[^"]+/commit)"', dry)
+    assert commit, dry[:500]
+    done = officer.post(
+        commit.group(1), base_url=BASE, data={"csrf_token": csrf(dry)}, headers=headers
+    )
+    assert done.status_code == 200
+    return done.get_data(as_text=True)
+
+
+def test_a_spreadsheet_naming_another_department_creates_none_and_publishes_nothing_there(
+    world: World,
+) -> None:
+    report = _upload(world, FOREIGN_CSV)
+    with database(world.app).sessions() as session:
+        departments = set(session.scalars(select(Organization.title)))
+        published = dict(session.execute(select(Dataset.title, Dataset.publisher_id)).all())
+        transport = session.scalar(
+            select(Organization.id).where(Organization.name == "qd-transport")
+        )
+    assert "青岛市公安局" not in departments
+    assert departments == {"青岛市交通运输局", "青岛市民政局"}
+    assert published["出租车上客点"] == transport  # the rest went on, in the officer's department
+    assert "案件线索" not in published
+    assert "row 3" in report  # the refused record, with its line
+    # the registry stays the authority's: not even an existing department is touched
+    assert "只能由开放主管部门登记或修改" in report or "authority registers" in report
