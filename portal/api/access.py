@@ -39,7 +39,10 @@ from .serialize import application_json, grant_json, report_json, token_json
 T = TypeVar("T")
 # Ids in paths: a number the database can hold (a larger one is simply not found).
 ID = "int(min=1, max=2147483647)"
-HELD = "Held for the platform authority: the update makes the dataset less open."
+HELD = (
+    "Held for the platform authority: the update changes the dataset's openness or lowers "
+    "its grade."
+)
 
 
 def body() -> dict[str, Any]:
@@ -391,10 +394,10 @@ def create_dataset() -> tuple[Response, int]:
     errors=(404, 409),
 )
 def update_dataset(name: str) -> tuple[Response, int]:
-    """Replace a dataset (202 with a request when it becomes less open)
+    """Replace a dataset (202 with a request when its openness or grade must be approved)
 
-    200 with the dataset; 202 with the openness request when the update makes the
-    dataset less open (it waits for the platform authority)."""
+    200 with the dataset; 202 with the request when the update changes the dataset's
+    openness or lowers its grade (it waits for the platform authority)."""
     data = body()
     reason = request.args.get("reason") or data.pop("_reason", None)
 

@@ -303,9 +303,9 @@ def officer_edit_dataset(name: str) -> ResponseReturnValue:
     if held:
         flash(
             message(
-                "修改会降低开放属性，已提交开放主管部门审批；批准后才会生效。",
-                "The change makes the dataset less open: it waits for the platform "
-                "authority's approval and takes effect only then.",
+                "修改会改变开放属性或降低分级，已提交开放主管部门审批；批准后才会生效。",
+                "The change alters the dataset's openness or lowers its grade: it waits for "
+                "the platform authority's approval and takes effect only then.",
             ),
             "success",
         )
