@@ -149,6 +149,7 @@ class _Run:
         self.batch_size = batch_size
         self.report = HarvestReport()
         self.department: str | None = None  # the one department the run stores for
+        self.aliases: set[str] = set()  # the source's names for that department
         self.seen: set[str] = set()  # names of the datasets the source gave
         self.waiting: list[Validated] = []  # datasets until their batch is stored
         self.held: dict[str, Message] = {}  # dataset name → why its record is held
@@ -189,8 +190,12 @@ class _Run:
             )
 
     def _foreign(self, data: dict[str, Any]) -> dict[str, Any] | None:
-        """Why a dataset record of another department than the run's is refused."""
+        """Why a dataset record of another department than the run's is refused; a record
+        naming the run's department under the source's own name for it is attached."""
         named = data.get("publisher")
+        if named in self.aliases:
+            data["publisher"] = self.department
+            return None
         if self.department is None or named == self.department:
             return None
         text = message(
@@ -201,8 +206,14 @@ class _Run:
         return {"publisher": [text]}
 
     def _department_record(self, item: Validated) -> None:
-        """A department record in a department's run: it may only repeat the registry."""
+        """A department record in a department's run: the run's own department (by its
+        name, title or 统一社会信用代码), which changes nothing, or refused."""
         name = item.data.get("name")
+        own = self.catalog.organizations.find(self.department or "")
+        if own is not None and name != own.name and _same_department(own, item.data):
+            self.aliases.add(name)  # the source's name for the run's department
+            self.report.add(RecordOutcome(item.kind, "unchanged", own.name, item.location))
+            return
         found = self.catalog.organizations.find(name) if name else None
         try:
             same = found is not None and organization_document(found) == validate_organization(
@@ -267,6 +278,14 @@ class _Run:
 
     def _why_held(self, outcome: str, name: str) -> tuple[Message, ...]:
         return (self.held.pop(name),) if outcome == "held" and name in self.held else ()
+
+
+def _same_department(department: Any, data: dict[str, Any]) -> bool:
+    titles = {department.title, department.description}
+    uscc = data.get("uscc")
+    if uscc and department.uscc:
+        return bool(uscc == department.uscc)
+    return data.get("title") in titles or data.get("description") in titles - {None}
 
 
 def _key(kind: str, data: dict[str, Any] | None) -> str | None:

@@ -171,7 +171,7 @@ def test_a_grant_token_and_a_catalog_read_token_read_nothing_of_applications_or_
     token = world.token("enterprise", [f"grant:{grant_id}"], name="data")
     resource = world.resources["card-swipes"][0]
     served = world.call("GET", f"/api/v1/grants/{grant_id}/resources/{resource}/data", token=token)
-    assert served.status_code == 200
+    assert served.status_code == 200 and served.data.startswith(b"card-swipes,")
     # A token with the read scope reads, and only reads.
     reader = world.token("enterprise", ["applications:read"], name="reader")
     assert world.call("GET", "/api/v1/applications", token=reader).status_code == 200
@@ -404,6 +404,15 @@ def test_a_hidden_dataset_answers_byte_for_byte_as_one_that_does_not_exist(
     for name in (real, fake):
         page = world.client.get(f"/dataset/{name}", base_url=BASE)
         assert page.status_code == 404
+    if who is not None:
+        browser = signed_in(world, who)
+        pages = []
+        for name in (real, fake):
+            for path in (f"/dataset/{name}", f"/apply/{name}", f"/workspace/datasets/{name}/edit"):
+                answer = browser.get(path, base_url=BASE)
+                pages.append((answer.status_code, answer.get_data(as_text=True).replace(name, "N")))
+        assert pages[:3] == pages[3:]
+        assert {status for status, _ in pages} <= {403, 404}
 
 
 # -- finding 7: a stored file lives and dies with its resource ---------------------------
@@ -449,7 +458,7 @@ def test_a_replaced_file_is_not_served_again(world: World) -> None:
 # -- finding 6: an upload or a harvest never makes a department ---------------------------
 FOREIGN_CSV = (
     "数据目录名称,所属领域,开放属性,数据摘要,更新频率,数据提供方\n"
-    "出租车上客点,交通运输,无条件开放,全市出租车上客点位置。,每月,\n"
+    "出租车上客点,交通运输,无条件开放,全市出租车上客点位置。,每月,青岛市交通运输局\n"
     "案件线索,交通运输,无条件开放,冒名公安局发布。,每天,青岛市公安局\n"
 )
 
@@ -486,7 +495,8 @@ def test_a_spreadsheet_naming_another_department_creates_none_and_publishes_noth
         )
     assert "青岛市公安局" not in departments
     assert departments == {"青岛市交通运输局", "青岛市民政局"}
-    assert published["出租车上客点"] == transport  # the rest went on, in the officer's department
+    # the rest went on, in the officer's department, named by its title
+    assert published["出租车上客点"] == transport
     assert "案件线索" not in published
     assert "row 3" in report  # the refused record, with its line
     # the registry stays the authority's: not even an existing department is touched

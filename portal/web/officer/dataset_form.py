@@ -16,9 +16,8 @@ from werkzeug.datastructures import MultiDict
 from schemas import flatten, message, vocab
 
 from ... import guard
-from ...access import rights
 from ...catalog.documents import dataset_document
-from ...catalog.errors import NotFound
+from ...catalog.errors import Forbidden, NotFound
 from ...models import Dataset, OpennessRequest
 from ...services import access, catalog, database
 from ...visibility import PUBLIC, may_find
@@ -270,11 +269,11 @@ def officer_edit_dataset(name: str) -> ResponseReturnValue:
     and waits for the authority)."""
     with database().sessions() as session:
         user = current_account(session)
-        try:
-            dataset = catalog(session, f"user:{user.id}").datasets.get(name)
+        try:  # one the officer may not even read is not found, as one that does not exist
+            dataset = access(session).stewardship.managed(user, name, "dataset.manage")
         except NotFound:
             abort(404)
-        if not rights.allowed(user, "dataset.manage", dataset):
+        except Forbidden:
             abort(403)
         stored = dataset_document(dataset)
         form = DatasetForm.of(stored) if request.method == "GET" else DatasetForm.sent(request.form)
