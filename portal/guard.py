@@ -33,12 +33,13 @@ from .access import Caller, rights
 from .catalog.errors import CatalogError, Forbidden, Unauthenticated
 from .models import ApiToken, User
 from .services import access, database
+from .visibility import PUBLIC, Viewer, viewer_of
 
 View = TypeVar("View", bound=Callable[..., Any])
 ATTRIBUTE = "who_may_call"
 # Flask's own view of the app's static folder (empty: the pages' files are web.static).
 FLASK_STATIC = "static"
-# A token scope a declaration may name: one of rights.ROLE_SCOPES, or a grant's, named by
+# A token scope a declaration may name: one of rights.SCOPES, or a grant's, named by
 # the path's argument (`grant:{grant_id}`).
 GRANT_SCOPE = re.compile(r"^grant:\{\w+\}$")
 
@@ -79,7 +80,7 @@ def per_action(view: View) -> View:
 
 
 def token(
-    scope: str | None = None,
+    scope: str,
     *,
     rule: str | None = None,
     object_rule: str | None = None,
@@ -104,8 +105,11 @@ def _declare(view: View, declared: Declared) -> View:
         if name is not None and name not in rights.RULES:
             raise ValueError(f"{view.__name__}: no rule {name!r} in access/rights.py")
     scope = declared.scope
-    if scope is not None and scope not in rights.ROLE_SCOPES and not GRANT_SCOPE.match(scope):
+    if scope is not None and scope not in rights.SCOPES and not GRANT_SCOPE.match(scope):
         raise ValueError(f"{view.__name__}: no token scope {scope!r}")
+    if declared.who in (Who.TOKEN, Who.TOKEN_IF_GIVEN) and scope is None:
+        # A token without a scope to check would read or write whatever its user may.
+        raise ValueError(f"{view.__name__}: a token route names the scope it needs")
     setattr(view, ATTRIBUTE, declared)
     return view
 
@@ -229,3 +233,11 @@ def caller(session: Session) -> Caller:
     if found is None:
         raise Unauthenticated(NO_TOKEN)
     return found
+
+
+def current_viewer() -> Viewer:
+    """Whom the request's token (if any) stands for, as a viewer of the catalog: the
+    public without one; an officer also sees the department's entries, the authority all."""
+    with database().sessions() as session:
+        found = optional_caller(session)
+        return viewer_of(found.user) if found else PUBLIC

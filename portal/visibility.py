@@ -8,6 +8,10 @@
   as a SQL condition: readable *and* active (a withdrawn entry is listed to nobody).
 - `index_scopes(...)` and `Viewer.scopes`: the same rule inside a search engine; a
   document lists who may find it and every query filters on the viewer's scopes.
+- `may_see_upstream(viewer, dataset)`: whether the viewer may see where the dataset's
+  resources live upstream (their `url`): everyone for open data (无条件开放 of a grade that
+  allows it), only the publishing department and the authority otherwise. Every
+  serializer asks it through `catalog/disclosure.py`.
 
 What a viewer is comes from one place too (`viewer_of`); what a role may *do* is
 `access/rights.py`. tests/test_visibility.py checks that the faces agree for every role,
@@ -82,6 +86,20 @@ def may_read(viewer: Viewer, entry: Entry) -> bool:
 
 def may_find(viewer: Viewer, entry: Entry) -> bool:
     return entry.state == ACTIVE and may_read(viewer, entry)
+
+
+# Grades whose data is never open, whatever the openness says (a policy file that allowed
+# it would not make their endpoints public).
+CLOSED_GRADES = frozenset({"core", "important"})
+
+
+def may_see_upstream(viewer: Viewer, dataset: Dataset) -> bool:
+    """Whether `viewer` may see the upstream URLs of `dataset`'s resources. The public sees
+    a non-open resource's name and format, never the address it is fetched from: that is
+    for the publishing department's officers and the authority."""
+    if viewer.audience == "authority" or _own(viewer, dataset):
+        return True
+    return dataset.open_type == "unconditional" and dataset.grade not in CLOSED_GRADES
 
 
 def findable(viewer: Viewer) -> ColumnElement[bool]:

@@ -60,7 +60,7 @@ class Access:
 
     @property
     def stewardship(self) -> Stewardship:
-        return Stewardship(self.session, self.audit, self.policy)
+        return Stewardship(self.session, self.audit, self.policy, self.files)
 
 
 __all__ = ["Access", "AuditLog", "Caller", "Download", "FileStore", "metered", "rights"]

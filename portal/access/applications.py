@@ -32,6 +32,7 @@ from schemas.access import (
 from ..catalog.errors import Conflict, Invalid, NotFound
 from ..db import utcnow
 from ..models import Application, ApplicationEvent, Dataset, Grant, User
+from ..visibility import PUBLIC, may_find
 from . import rights
 from .audit import AuditLog
 from .workdays import add_working_days
@@ -196,7 +197,8 @@ class Applications:
     # -- internals -----------------------------------------------------------------------
     def _conditional_dataset(self, name: str) -> Dataset:
         dataset = self.session.scalar(select(Dataset).where(Dataset.name == name))
-        if dataset is None or dataset.state != "active":
+        # One the public may not find is answered as one that does not exist.
+        if dataset is None or not may_find(PUBLIC, dataset):
             raise Invalid(
                 {"dataset": [message(f"找不到数据集「{name}」", f"No dataset {name!r}.")]}
             )

@@ -43,6 +43,7 @@ from ..catalog.errors import (
 from ..db import utcnow
 from ..models import Dataset, Grant, Resource, UsageReport, User
 from ..outbound import Outbound
+from ..visibility import PUBLIC, may_find
 from . import rights
 from .applications import REPORT_EVERY, load_input
 from .audit import AuditLog
@@ -176,7 +177,8 @@ class Grants:
     ) -> Download:
         """A resource of a 无条件开放 dataset: anyone, no grant."""
         dataset = self.session.scalar(select(Dataset).where(Dataset.name == dataset_name))
-        if dataset is None or dataset.state != "active":
+        # One the public may not find is answered as one that does not exist (no 403).
+        if dataset is None or not may_find(PUBLIC, dataset):
             raise NotFound.entity("数据集", "dataset", dataset_name)
         if dataset.open_type != "unconditional":
             raise Forbidden.because(
@@ -241,9 +243,11 @@ class Grants:
         media_type = (
             resource.media_type or mimetypes.guess_type(name)[0] or ("application/octet-stream")
         )
-        if self.files.exists(resource.id):
-            path = self.files.path(resource.id)
-            return Download(self.files.read(resource.id), name, media_type, path.stat().st_size)
+        path = self.files.stored(resource)  # this resource's own file, by its key
+        if path is not None:
+            return Download(
+                self.files.read(resource.file_key or ""), name, media_type, path.stat().st_size
+            )
         if resource.url and resource.url.startswith(("http://", "https://")):
             return self._proxied(resource, name, media_type)
         raise NotFound(

@@ -8,6 +8,7 @@ department its substance; administrators manage accounts, not data.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..catalog.errors import Forbidden
@@ -72,20 +73,68 @@ RULES: dict[str, Rule] = {
     "harvest.use": _any(_role("authority"), _department_officer),
     "harvest.source": _any(_role("authority"), _source_keeper),
     "catalog.all": _role("authority"),  # every department's sources, grants and reports
+    # The department registry: imports and harvests attach records to existing
+    # departments, never make one (issue 15).
     "organization.manage": _role("authority", "admin"),
     "queue.formality": _role("authority"),
     "queue.substantive": _role("officer"),
 }
 
-# The scopes an API token may carry, and the roles whose accounts may put each on one
-# (a `grant:<id>` scope: the grant's holder, see tokens.py).
-ROLE_SCOPES: dict[str, tuple[str, ...]] = {
-    "catalog:read": ("enterprise", "officer", "authority", "operator", "admin"),
-    "catalog:manage": ("officer",),
-    "applications": ("enterprise", "operator"),
-    "reviews": ("authority", "officer"),
-    "audit:read": ("authority", "admin"),
+
+@dataclass(frozen=True)
+class Scope:
+    """A token scope: what it lets a token do, whether it only reads, the roles whose
+    accounts may put it on a token, and the read scopes it includes (a write scope
+    includes the reads of what it writes)."""
+
+    what: str
+    writes: bool
+    roles: tuple[str, ...]
+    includes: tuple[str, ...] = ()
+
+
+EVERYONE = ("enterprise", "officer", "authority", "operator", "admin")
+# The one table of token scopes. Every API route and CKAN action names the one it needs
+# (guard.py, api/ckan_dispatch.py); tests/access/test_declarations.py walks them all.
+# A scope narrows its user's rights, never adds to them: the rules above still apply.
+SCOPES: dict[str, Scope] = {
+    "catalog:read": Scope("search and read the catalog entries the owner may see", False, EVERYONE),
+    "catalog:manage": Scope(
+        "register and edit the owner's department's datasets and files",
+        True,
+        ("officer",),
+        ("catalog:read",),
+    ),
+    "applications:read": Scope(
+        "read applications, grants and usage reports: one's own, or those one reviews",
+        False,
+        ("enterprise", "operator", "officer", "authority"),
+    ),
+    "applications": Scope(
+        "submit, withdraw and resubmit applications; file usage reports",
+        True,
+        ("enterprise", "operator"),
+        ("applications:read",),
+    ),
+    "reviews:read": Scope("read the openness requests waiting", False, ("authority", "officer")),
+    "reviews": Scope(
+        "decide applications, revoke grants, decide openness requests",
+        True,
+        ("authority", "officer"),
+        ("reviews:read", "applications:read"),
+    ),
+    "audit:read": Scope("read and export the audit log", False, ("authority", "admin")),
+    "tokens": Scope("list and revoke the owner's API tokens", True, EVERYONE),
+    "organizations:manage": Scope("create and edit departments", True, ("authority", "admin")),
 }
+# The roles whose accounts may put each scope on a token (a `grant:<id>` scope: the
+# grant's holder, see tokens.py).
+ROLE_SCOPES: dict[str, tuple[str, ...]] = {name: scope.roles for name, scope in SCOPES.items()}
+
+
+def covers(held: list[str], needed: str) -> bool:
+    """Whether a token holding the scopes `held` may do what `needed` allows."""
+    return needed in held or any(needed in SCOPES[s].includes for s in held if s in SCOPES)
 
 
 def role_scopes(user: User) -> list[str]:

@@ -23,14 +23,40 @@ from ..catalog.documents import dataset_document
 from ..catalog.errors import Conflict, Forbidden, Invalid, NotFound
 from ..db import utcnow
 from ..models import Dataset, OpennessRequest, Organization, User
+from ..visibility import may_read, viewer_of
 from . import rights
 from .audit import AuditLog
+from .files import FileStore
 
 OPENNESS = ("unconditional", "conditional", "closed")  # most open first
+GRADES = ("general1", "general2", "general3", "general4", "important", "core")  # least first
 
 
 def is_downgrade(before: str, after: str) -> bool:
+    """Less open (无条件 → 有条件 / 不予, 有条件 → 不予)."""
     return OPENNESS.index(after) > OPENNESS.index(before)
+
+
+def is_widening(before: str, after: str) -> bool:
+    """More open (不予 → 有条件 / 无条件, 有条件 → 无条件): data reaches more people."""
+    return OPENNESS.index(after) < OPENNESS.index(before)
+
+
+def is_grade_lowered(before: str, after: str) -> bool:
+    """A less protective grade (重要 → 一般1级 …), which lets the data be opened wider."""
+    if before not in GRADES or after not in GRADES:
+        return False
+    return GRADES.index(after) < GRADES.index(before)
+
+
+def needs_authority(dataset: Dataset, open_type: str | None, grade: str | None) -> bool:
+    """The one rule for a change of classification by a department (an edit on any route,
+    an import, a harvest): any change of openness, and a lowered grade, wait for the
+    platform authority; the dataset keeps its grade and openness until it approves. A
+    stricter grade applies at once."""
+    opened = open_type is not None and open_type != dataset.open_type
+    lowered = grade is not None and is_grade_lowered(dataset.grade, grade)
+    return opened or lowered
 
 
 def requester(request: OpennessRequest) -> str:
@@ -47,6 +73,7 @@ class Stewardship:
     session: Session
     audit: AuditLog
     policy: GradePolicy
+    files: FileStore | None = None
 
     def _catalog(self, user: User) -> Catalog:
         return Catalog(self.session, f"user:{user.id}", self.policy)
@@ -79,6 +106,15 @@ class Stewardship:
         )
         return dataset
 
+    def managed(self, user: User, name: str, action: str) -> Dataset:
+        """The dataset `user` may do `action` on. One the user may not even read is not
+        found, exactly as a name that does not exist (never a 403 that confirms it)."""
+        dataset = self._catalog(user).datasets.find(name)
+        if dataset is None or not may_read(viewer_of(user), dataset):
+            raise NotFound.entity("数据集", "dataset", name)
+        rights.require(user, action, dataset)
+        return dataset
+
     def update(
         self,
         user: User,
@@ -91,8 +127,7 @@ class Stewardship:
         """The dataset, updated; or, for a downgrade of openness, the request that now
         waits for the authority (nothing of the update is applied before)."""
         catalog = self._catalog(user)
-        dataset = catalog.datasets.get(name)
-        rights.require(user, "dataset.manage", dataset)
+        dataset = self.managed(user, name, "dataset.manage")
         loaded = catalog.datasets.validate(data)
         if loaded["publisher"] != dataset.publisher.name:
             raise Invalid(
@@ -102,7 +137,7 @@ class Stewardship:
                     ]
                 }
             )
-        if is_downgrade(dataset.open_type, loaded["open_type"]):
+        if needs_authority(dataset, loaded["open_type"], loaded["grade"]):
             return self._request(user, dataset, data, reason, ip)
         return self._apply(catalog, dataset, data, f"user:{user.id}", ip)
 
@@ -114,7 +149,10 @@ class Stewardship:
         reason: str | None,
         ip: str | None,
     ) -> OpennessRequest:
-        if not (reason or "").strip():
+        target = vocab("open_types").resolve(data["open_type"]) or data["open_type"]
+        grade = vocab("grades").resolve(data.get("grade")) or data.get("grade")
+        less_open = is_downgrade(dataset.open_type, target)
+        if less_open and not (reason or "").strip():
             raise Invalid(
                 {
                     "reason": [
@@ -138,7 +176,8 @@ class Stewardship:
                     f"This dataset already has an openness change waiting (#{pending.id}).",
                 ),
             )
-        target = vocab("open_types").resolve(data["open_type"]) or data["open_type"]
+        if not (reason or "").strip():
+            reason = _classification_note(dataset, target, grade)
         request = OpennessRequest(
             dataset_id=dataset.id,
             from_open_type=dataset.open_type,
@@ -159,6 +198,7 @@ class Stewardship:
             request=request.id,
             before=dataset.open_type,
             after=target,
+            grade=[dataset.grade, grade],
         )
         return request
 
@@ -221,7 +261,12 @@ class Stewardship:
     ) -> Dataset:
         before = (dataset.grade, dataset.open_type)
         document = dataset_document(dataset)
+        kept_files = {r.file_key for r in dataset.resources if r.file_key}
         updated = catalog.datasets.update(dataset.name, data)
+        # A resource the update removed takes its stored file out of service with it.
+        for key in kept_files - {r.file_key for r in updated.resources}:
+            if self.files is not None:
+                self.files.quarantine(key)
         after = (updated.grade, updated.open_type)
         changed = dataset_document(updated)
         if changed != document:
@@ -262,3 +307,18 @@ def _url_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str
         for key in sorted({*old, *new})
         if old.get(key) != new.get(key)
     ][:100]
+
+
+def _classification_note(dataset: Dataset, open_type: str, grade: str | None) -> str:
+    """What a request without a reason given asks for, in both languages."""
+    opens, grades = vocab("open_types"), vocab("grades")
+    parts_zh, parts_en = [], []
+    if open_type != dataset.open_type:
+        parts_zh.append(
+            f"开放属性 {opens.label(dataset.open_type, 'zh')} → {opens.label(open_type, 'zh')}"
+        )
+        parts_en.append(f"openness {dataset.open_type} → {open_type}")
+    if grade and grade != dataset.grade:
+        parts_zh.append(f"分级 {grades.label(dataset.grade, 'zh')} → {grades.label(grade, 'zh')}")
+        parts_en.append(f"grade {dataset.grade} → {grade}")
+    return f"{'；'.join(parts_zh)} / {'; '.join(parts_en)}"

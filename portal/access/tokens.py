@@ -1,10 +1,8 @@
 """API tokens: made by a user for themselves, shown once, kept as a SHA-256 digest, named,
 scoped, expiring and revocable.
 
-Scopes: `catalog:read` (search what the owner may see), `catalog:manage` (the owner's
-department's catalog), `applications` (apply, withdraw, report use), `reviews` (decide
-applications, revoke grants, openness requests), `audit:read`, and `grant:<id>` (use one
-of the owner's grants).
+Scopes: the table `rights.SCOPES` (each read or write, with the roles that may hold it),
+and `grant:<id>` (use one of the owner's grants' data, and nothing else).
 """
 
 from __future__ import annotations
@@ -46,7 +44,8 @@ class Caller:
     token: ApiToken | None = None
 
     def has_scope(self, scope: str) -> bool:
-        return self.token is None or scope in self.token.scopes
+        """A session may do all its user may; a token what its scopes cover."""
+        return self.token is None or rights.covers(list(self.token.scopes), scope)
 
     @property
     def label(self) -> str:

@@ -31,7 +31,7 @@ from ..catalog.errors import CatalogError, Invalid, NotFound
 from ..guard import caller, optional_caller
 from ..mail import mail_registration_taken
 from ..models import Application, OpennessRequest
-from ..services import access, catalog, database
+from ..services import access, database
 from . import shapes
 from .documented import BINARY, CSV, Reply, documented
 from .rest import blueprint
@@ -45,7 +45,10 @@ REGISTERED = message(
     "Accepted: if the address was new, the account is made and you can sign in; otherwise "
     "the address gets a mail about it.",
 )
-HELD = "Held for the platform authority: the update makes the dataset less open."
+HELD = (
+    "Held for the platform authority: the update changes the dataset's openness or lowers "
+    "its grade."
+)
 
 
 def body() -> dict[str, Any]:
@@ -121,7 +124,7 @@ def create_token() -> tuple[Response, int]:
 
 
 @blueprint.get("/tokens")
-@guard.token()
+@guard.token("tokens")
 @documented(tag="accounts", responses={200: shapes.TokenList})
 def list_tokens() -> Response:
     """Your tokens"""
@@ -133,7 +136,7 @@ def list_tokens() -> Response:
 
 
 @blueprint.delete(f"/tokens/<{ID}:token_id>")
-@guard.token()  # one's own: another's is not found
+@guard.token("tokens")  # one's own: another's is not found
 @documented(tag="accounts", responses={200: shapes.Token}, errors=(404,))
 def revoke_token(token_id: int) -> Response:
     """Revoke one of your tokens"""
@@ -160,7 +163,7 @@ def submit_application() -> tuple[Response, int]:
 
 
 @blueprint.get("/applications")
-@guard.token()  # what it lists depends on the caller's queues
+@guard.token("applications:read")  # what it lists depends on the caller's queues
 @documented(tag="applications", responses={200: shapes.ApplicationList})
 def list_applications() -> Response:
     """Yours, or the queue you review
@@ -183,7 +186,7 @@ def list_applications() -> Response:
 
 
 @blueprint.get(f"/applications/<{ID}:application_id>")
-@guard.token(object_rule="application.read")
+@guard.token("applications:read", object_rule="application.read")
 @documented(tag="applications", responses={200: shapes.Application}, errors=(404,))
 def show_application(application_id: int) -> Response:
     """One application with its history"""
@@ -254,7 +257,7 @@ def substantive_review(application_id: int) -> Response:
 
 # -- grants, data, reports ----------------------------------------------------------------
 @blueprint.get("/grants")
-@guard.token()  # one's own
+@guard.token("applications:read")  # one's own
 @documented(tag="grants", responses={200: shapes.GrantList})
 def list_grants() -> Response:
     """Your grants"""
@@ -267,7 +270,7 @@ def list_grants() -> Response:
 
 
 @blueprint.get(f"/grants/<{ID}:grant_id>")
-@guard.token(object_rule="grant.read")
+@guard.token("applications:read", object_rule="grant.read")
 @documented(tag="grants", responses={200: shapes.Grant}, errors=(404,))
 def show_grant(grant_id: int) -> Response:
     """One grant, with what is used"""
@@ -314,7 +317,7 @@ def grant_data(grant_id: int, resource_id: str) -> Response:
 
 
 @blueprint.get("/datasets/<name>/resources/<resource_id>/data")
-@guard.token(optional=True)  # a token given names who downloads
+@guard.token("catalog:read", optional=True)  # a token given names who downloads
 @documented(tag="data", responses={200: BINARY}, errors=(403, 404))
 def open_data(name: str, resource_id: str) -> Response:
     """Download a resource of an openly available dataset
@@ -354,7 +357,7 @@ def file_report(grant_id: int) -> tuple[Response, int]:
 
 
 @blueprint.get(f"/grants/<{ID}:grant_id>/reports")
-@guard.token(object_rule="report.read")
+@guard.token("applications:read", object_rule="report.read")
 @documented(tag="grants", responses={200: shapes.ReportList}, errors=(404,))
 def list_reports(grant_id: int) -> Response:
     """Usage reports of a grant"""
@@ -367,7 +370,7 @@ def list_reports(grant_id: int) -> Response:
 
 
 @blueprint.get("/grants/overdue-reports")
-@guard.token(rule="report.overdue")
+@guard.token("applications:read", rule="report.overdue")
 @documented(tag="grants", responses={200: shapes.GrantList})
 def overdue_reports() -> Response:
     """Grants whose usage report is overdue"""
@@ -404,10 +407,10 @@ def create_dataset() -> tuple[Response, int]:
     errors=(404, 409),
 )
 def update_dataset(name: str) -> tuple[Response, int]:
-    """Replace a dataset (202 with a request when it becomes less open)
+    """Replace a dataset (202 with a request when its openness or grade must be approved)
 
-    200 with the dataset; 202 with the openness request when the update makes the
-    dataset less open (it waits for the platform authority)."""
+    200 with the dataset; 202 with the request when the update changes the dataset's
+    openness or lowers its grade (it waits for the platform authority)."""
     data = body()
     reason = request.args.get("reason") or data.pop("_reason", None)
 
@@ -433,11 +436,11 @@ def upload_file(name: str, resource_id: str) -> tuple[Response, int]:
     def work(session: Session) -> dict[str, Any]:
         user = caller(session).user
         services = access(session)
-        dataset = catalog(session, "api").datasets.get(name)
-        rights.require(user, "dataset.files", dataset)
-        if resource_id not in {r.id for r in dataset.resources}:
+        dataset = services.stewardship.managed(user, name, "dataset.files")
+        resource = next((r for r in dataset.resources if r.id == resource_id), None)
+        if resource is None:
             raise NotFound.entity("资源", "resource", resource_id)
-        stored = services.files.save(resource_id, request.stream)
+        stored = services.files.store(resource, request.stream)
         services.audit.append(
             "resource.upload",
             actor=f"user:{user.id}",
@@ -454,7 +457,7 @@ def upload_file(name: str, resource_id: str) -> tuple[Response, int]:
 
 # -- the platform authority ---------------------------------------------------------------
 @blueprint.get("/openness-requests")
-@guard.token("reviews", rule="openness.decide")
+@guard.token("reviews:read", rule="openness.decide")
 @documented(tag="authority", responses={200: shapes.OpennessRequestList})
 def openness_requests() -> Response:
     """Openness downgrades waiting (platform authority)"""

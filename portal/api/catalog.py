@@ -19,11 +19,14 @@ from schemas import DatasetSchema, OrganizationSchema, ZoneSchema, message
 
 from .. import guard
 from ..catalog import listings
-from ..catalog.documents import dataset_document, organization_document, zone_document
+from ..catalog.disclosure import Disclosure
+from ..catalog.documents import organization_document, zone_document
 from ..catalog.errors import Invalid, NotFound
+from ..guard import current_viewer
 from ..services import catalog, database
 from ..visibility import PUBLIC
 from . import shapes
+from .dcat import base_url
 from .documented import NOT_MODIFIED, documented
 from .rest import blueprint
 
@@ -78,6 +81,7 @@ def _page(items: list[dict[str, Any]], key: str, last: str | None, endpoint: str
     if cursor is not None:
         args = {**request.args.to_dict(), "cursor": cursor}
         response.headers["Link"] = f'<{url_for(endpoint, **args)}>; rel="next"'
+    response.vary.add("Authorization")
     return response
 
 
@@ -89,11 +93,12 @@ def _with_etag(document: dict[str, Any]) -> Response:
     response = Response(status=304) if fresh else jsonify(document)
     response.set_etag(tag)
     response.headers["Cache-Control"] = "no-cache"  # may be stored, but revalidated
+    response.vary.add("Authorization")  # resource URLs differ per caller
     return response
 
 
 @blueprint.get("/datasets")
-@guard.public
+@guard.token("catalog:read", optional=True)  # a token: its user's view of resource URLs
 @documented(tag="catalog", query=shapes.DatasetListArgs, responses={200: shapes.DatasetPage})
 def list_datasets() -> Response:
     """Public datasets, in name order
@@ -102,25 +107,27 @@ def list_datasets() -> Response:
     limit = _limit()
     after = decode_cursor(request.args.get("cursor"))
     publisher, zone = _name_arg("publisher"), _name_arg("zone")
+    disclosure = Disclosure(current_viewer(), base_url())
     with database().sessions() as session:
         rows = listings.public_datasets(
             session, limit + 1, after=after, publisher=publisher, zone=zone
         )
-        items = [dataset_document(d) for d in rows[:limit]]
+        items = [disclosure.document(d) for d in rows[:limit]]
     last = rows[limit - 1].name if len(rows) > limit else None
     return _page(items, "datasets", last, "api.list_datasets")
 
 
 @blueprint.get("/datasets/<name>")
-@guard.public
+@guard.token("catalog:read", optional=True)  # a token: its user's view of resource URLs
 @documented(tag="catalog", responses={200: DatasetSchema, 304: NOT_MODIFIED}, errors=(404,))
 def show_dataset(name: str) -> Response:
     """One dataset (ETag; If-None-Match → 304)"""
+    disclosure = Disclosure(current_viewer(), base_url())
     with database().sessions() as session:
         found = listings.public_dataset(session, name)
         if found is None:
             raise NotFound.entity("数据集", "dataset", name)
-        return _with_etag(dataset_document(found))
+        return _with_etag(disclosure.document(found))
 
 
 @blueprint.get("/organizations")

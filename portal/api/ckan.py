@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from flask import url_for
@@ -29,6 +30,7 @@ from schemas import message
 from schemas.bounds import MAX_NUMBER
 
 from ..access import Access, Caller, FileStore
+from ..catalog.disclosure import Disclosure
 from ..catalog.errors import Forbidden, Unauthenticated
 from ..models import Dataset, Resource, User
 from ..visibility import PUBLIC, Viewer, may_read, viewer_of
@@ -102,11 +104,26 @@ class Context:
     def files(self) -> FileStore:
         return self.services.files
 
+    @cached_property
+    def disclosure(self) -> Disclosure:
+        """Resource URLs as the caller may see them (the upstream ones of non-open data:
+        its department's officers and the authority only)."""
+        return Disclosure(self.viewer(), self.root)
+
+    def resource_link(self, dataset: Dataset, resource: Resource) -> tuple[str | None, bool]:
+        """The url to show for `resource`, and whether it is the portal's own download of
+        a file it keeps (CKAN's "upload")."""
+        shown = self.disclosure.url(dataset, resource)
+        if shown is not None:
+            return shown, False
+        download = self.download_url(dataset, resource)
+        return download, download is not None
+
     def download_url(self, dataset: Dataset, resource: Resource) -> str | None:
         """The portal's own address of a kept file of an open dataset, if there is one."""
         if dataset.open_type != "unconditional" or dataset.state != "active":
             return None
-        if not self.files.exists(resource.id):
+        if self.files.stored(resource) is None:
             return None
         path = url_for("api.open_data", name=dataset.name, resource_id=resource.id)
         return self.root.rstrip("/") + path

@@ -71,7 +71,9 @@ def package_list(context: Context, data: dict[str, Any]) -> list[str]:
 
 
 def package_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
-    return package_dict(find_dataset(context, identifier(data, "id", "name")), context.download_url)
+    return package_dict(
+        find_dataset(context, identifier(data, "id", "name")), context.resource_link
+    )
 
 
 def current_package_list_with_resources(
@@ -84,11 +86,11 @@ def current_package_list_with_resources(
 def resource_show(context: Context, data: dict[str, Any]) -> dict[str, Any]:
     key = identifier(data, "id")
     resource = listings.resource_by_id(context.session, key)
-    if resource is None:
+    dataset = listings.dataset_by_key(context.session, resource.dataset_id) if resource else None
+    if dataset is None or not context.may_see(dataset):  # hidden: as if there were none
         raise NotFound.entity("资源", "resource", key)
-    dataset = find_dataset(context, resource.dataset_id)
     position = next(i for i, r in enumerate(dataset.resources) if r.id == key)
-    return resource_dict(dataset, dataset.resources[position], position, context.download_url)
+    return resource_dict(dataset, dataset.resources[position], position, context.resource_link)
 
 
 def license_list(context: Context, data: dict[str, Any]) -> list[dict[str, Any]]:

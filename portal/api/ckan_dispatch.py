@@ -25,6 +25,8 @@ from .ckan_mapping import ckan_errors, message_text
 
 blueprint = Blueprint("ckan", __name__)
 MANAGE = "catalog:manage"
+ORGANIZATIONS = "organizations:manage"
+REGISTRY = "organization.manage"
 
 # Every action, with who may call it: reads are open to anyone and answer with what the
 # caller may see; writes need a token with the scope named and a user the rule (of
@@ -52,16 +54,15 @@ ACTIONS: dict[str, Action] = {
     "resource_create": Action(ckan_writes.resource_create, write=True, scope=MANAGE, right=None),
     "resource_update": Action(ckan_writes.resource_update, write=True, scope=MANAGE, right=None),
     "resource_patch": Action(ckan_writes.resource_patch, write=True, scope=MANAGE, right=None),
-    # No token scope covers the department registry (rights.ROLE_SCOPES): any token of
-    # the authority or an administrator will do.
+    # The department registry: a token scoped for it, of the authority or an administrator.
     "organization_create": Action(
-        ckan_writes.organization_create, write=True, scope=None, right="organization.manage"
+        ckan_writes.organization_create, write=True, scope=ORGANIZATIONS, right=REGISTRY
     ),
     "organization_update": Action(
-        ckan_writes.organization_update, write=True, scope=None, right="organization.manage"
+        ckan_writes.organization_update, write=True, scope=ORGANIZATIONS, right=REGISTRY
     ),
     "organization_patch": Action(
-        ckan_writes.organization_patch, write=True, scope=None, right="organization.manage"
+        ckan_writes.organization_patch, write=True, scope=ORGANIZATIONS, right=REGISTRY
     ),
 }
 

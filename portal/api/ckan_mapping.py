@@ -79,21 +79,22 @@ __all__ = [
     "resource_dict",
 ]
 
-DownloadUrl = Callable[[Dataset, Resource], str | None]
+# The url shown for a resource, and whether it is the portal's own download (Context's
+# resource_link: the caller's view of upstream URLs, catalog/disclosure.py).
+ResourceLink = Callable[[Dataset, Resource], tuple[str | None, bool]]
 OrgResolver = Callable[[list[str]], dict[str, str]]  # ids or names → department names
 
 
 # -- out --------------------------------------------------------------------------------------
-def package_dict(dataset: Dataset, download_url: DownloadUrl | None = None) -> dict[str, Any]:
-    """A loaded dataset (publisher, zones, resources, fields) as a CKAN package."""
+def package_dict(dataset: Dataset, link: ResourceLink | None = None) -> dict[str, Any]:
+    """A loaded dataset (publisher, zones, resources, fields) as a CKAN package; without
+    `link`, resource URLs as stored (for a write's own use, never for an answer)."""
     frame = PackageFrame(
         id=dataset.id,
         active=dataset.state == "active",
         organization=organization_summary(dataset.publisher),
         groups=[group_summary(zone) for zone in dataset.zones],
-        resources=[
-            resource_dict(dataset, r, i, download_url) for i, r in enumerate(dataset.resources)
-        ],
+        resources=[resource_dict(dataset, r, i, link) for i, r in enumerate(dataset.resources)],
         created=ckan_time(dataset.created_at),
         modified=ckan_time(dataset.updated_at),
     )
@@ -101,11 +102,15 @@ def package_dict(dataset: Dataset, download_url: DownloadUrl | None = None) -> d
 
 
 def resource_dict(
-    dataset: Dataset, resource: Resource, position: int, download_url: DownloadUrl | None = None
+    dataset: Dataset, resource: Resource, position: int, link: ResourceLink | None = None
 ) -> dict[str, Any]:
-    # A file the portal keeps itself is served at the portal's own address (CKAN's "upload").
-    download = download_url(dataset, resource) if download_url and not resource.url else None
     document = {column: getattr(resource, column) for column in RESOURCE_COLUMNS}
+    download = None
+    if link is not None:
+        # A file the portal keeps itself is served at its own address (CKAN's "upload").
+        url, upload = link(dataset, resource)
+        document["url"] = None if upload else url
+        download = url if upload else None
     return resource_to_ckan(document, dataset.id, position, download)
 
 

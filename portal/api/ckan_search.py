@@ -242,7 +242,7 @@ def packages(context: Context, ids: list[str], viewer: Viewer) -> list[dict[str,
     index a moment behind must not show one just withdrawn or made private."""
     loaded = datasets_by_id(context.session, ids)
     return [
-        package_dict(loaded[i], context.download_url)
+        package_dict(loaded[i], context.resource_link)
         for i in ids
         if i in loaded and may_find(viewer, loaded[i])
     ]

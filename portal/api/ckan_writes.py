@@ -108,7 +108,7 @@ def package_create(context: Context, data: dict[str, Any]) -> dict[str, Any]:
         )
     _free_ids(context, profile.get("resources", []), None)
     dataset = context.services.stewardship.create(user, profile, ip=context.ip)
-    return package_dict(dataset, context.download_url)
+    return package_dict(dataset, context.resource_link)
 
 
 def _writable(context: Context, key: str) -> tuple[User, Dataset]:
@@ -131,16 +131,18 @@ def _update(
     )
     if isinstance(result, OpennessRequest):
         return _awaiting(result)
-    return package_dict(result, context.download_url)
+    return package_dict(result, context.resource_link)
 
 
 def _awaiting(request: OpennessRequest) -> CkanError:
-    """A downgrade of openness: filed for the authority; the client learns nothing changed."""
+    """A change of openness or a lowered grade: filed for the authority; the client learns
+    nothing changed."""
     note = as_message(
         message(
-            f"降低开放程度须经开放主管部门批准：已提交申请 #{request.id}"
+            f"改变开放属性或降低分级须经开放主管部门批准：已提交申请 #{request.id}"
             f"（{request.from_open_type} → {request.to_open_type}），批准前本次修改均未生效",
-            f"Making data less open needs the platform authority's approval: request "
+            "A change of openness or a lower grade needs the platform authority's approval: "
+            f"request "
             f"#{request.id} ({request.from_open_type} → {request.to_open_type}) is filed; "
             "nothing of this update applies until it is approved.",
         )

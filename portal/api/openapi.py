@@ -31,6 +31,7 @@ from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, Rul
 from schemas.access import ApplicationSchema
 
 from .. import guard
+from ..access import rights
 from ..guard import Declared, Who
 from . import shapes
 from .documented import JSON, Content, Documentation, Reply, documentation, not_an_operation
@@ -51,7 +52,14 @@ TOKEN_SCHEME = {
     "scheme": "bearer",
     "description": (
         "An API token (POST /tokens). An operation's requirement names the scope the "
-        "token must carry; `grant:{grant_id}` is the scope of the grant in the path."
+        "token must carry; `grant:{grant_id}` is the scope of the grant in the path. "
+        "The scopes (a write scope includes the reads named after it): "
+        + "; ".join(
+            f"`{name}`{' (write)' if scope.writes else ''}: {scope.what}"
+            + (f", includes {', '.join(scope.includes)}" if scope.includes else "")
+            for name, scope in rights.SCOPES.items()
+        )
+        + "."
     ),
 }
 # Component names that differ from the class name without "Schema": the profile's

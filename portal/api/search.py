@@ -8,22 +8,13 @@ from flask import Response, jsonify, request
 
 from .. import guard
 from .. import search as search_service
-from ..guard import optional_caller
+from ..guard import current_viewer
 from ..search import SearchUnavailable
 from ..search.params import BadParameters, parse
 from ..services import database, search_backend
-from ..visibility import PUBLIC, Viewer, viewer_of
 from . import shapes
 from .documented import documented
 from .rest import blueprint, problem
-
-
-def current_viewer() -> Viewer:
-    """The public, or the caller of a token (with `catalog:read`, as declared): an officer
-    also finds the department's non-public entries, the authority everything."""
-    with database().sessions() as session:
-        found = optional_caller(session)
-        return viewer_of(found.user) if found else PUBLIC
 
 
 @blueprint.get("/search")

@@ -42,6 +42,7 @@ from harvesters.formats.dcat import (
 from schemas import message, vocab
 
 from ..models import DataField, Dataset, Organization, Resource
+from ..visibility import PUBLIC, Viewer
 from .dcat_public import (
     AUTHORITY,
     MEDIA_TYPE,
@@ -52,6 +53,7 @@ from .dcat_public import (
     published,
     with_children,
 )
+from .disclosure import Disclosure
 
 QDP = PORTAL  # our own profile's fields: qdp:grade, qdp:openType, qdp:zone …
 ZHO = URIRef(f"{EU}language/ZHO")
@@ -109,11 +111,16 @@ def new_graph() -> Graph:
 
 
 def catalog_graph(
-    session: Session, base_url: str, request: PageRequest, collection_url: str
+    session: Session,
+    base_url: str,
+    request: PageRequest,
+    collection_url: str,
+    viewer: Viewer = PUBLIC,
 ) -> Graph:
     """One page of the catalog: the dcat:Catalog, the page's datasets and a
-    hydra:PartialCollectionView whose links are `collection_url` with the page parameters."""
-    builder = _Builder(new_graph(), base_url.rstrip("/"))
+    hydra:PartialCollectionView whose links are `collection_url` with the page parameters.
+    Resource URLs as `viewer` may see them (disclosure.py)."""
+    builder = _Builder(new_graph(), base_url.rstrip("/"), viewer)
     query = published(request.modified_since)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     datasets = session.scalars(
@@ -128,13 +135,15 @@ def catalog_graph(
     return builder.graph
 
 
-def dataset_graph(session: Session, base_url: str, name: str) -> Graph | None:
+def dataset_graph(
+    session: Session, base_url: str, name: str, viewer: Viewer = PUBLIC
+) -> Graph | None:
     """One dataset, or None when the public may not see it (unknown, withdrawn, closed)."""
     query = with_children(published().where(Dataset.name == name))
     dataset = session.scalar(query)
     if dataset is None:
         return None
-    builder = _Builder(new_graph(), base_url.rstrip("/"))
+    builder = _Builder(new_graph(), base_url.rstrip("/"), viewer)
     builder.dataset(dataset)
     return builder.graph
 
@@ -159,9 +168,10 @@ def dataset_iri(base_url: str, name: str) -> str:
 class _Builder:
     """Adds catalog, datasets and the nodes they share (agents, themes) to one graph."""
 
-    def __init__(self, graph: Graph, base: str) -> None:
+    def __init__(self, graph: Graph, base: str, viewer: Viewer) -> None:
         self.graph = graph
         self.base = base
+        self.disclosure = Disclosure(viewer, base)
 
     def add(self, subject: Node, predicate: URIRef, value: Any, lang: str | None = None) -> None:
         """Adds the triple unless `value` is empty; plain values become literals."""
@@ -242,7 +252,8 @@ class _Builder:
         license_node = self.license(ds.license)
         self.add(node, DCTERMS.license, license_node)
         for resource in ds.resources:
-            distribution = self.distribution(node, page, resource, license_node)
+            upstream = self.disclosure.upstream(ds, resource)
+            distribution = self.distribution(node, page, resource, upstream, license_node)
             self.add(node, DCAT.distribution, distribution)
         self.portal_fields(node, page, ds)
         return node
@@ -313,13 +324,19 @@ class _Builder:
         return node
 
     def distribution(
-        self, dataset: URIRef, page: str, resource: Resource, license_node: Node | None
+        self,
+        dataset: URIRef,
+        page: str,
+        resource: Resource,
+        upstream: str | None,
+        license_node: Node | None,
     ) -> URIRef:
         node = self.typed(URIRef(f"{page}#resource-{quote(resource.id)}"), DCAT.Distribution)
         self.add(node, DCTERMS.title, resource.name, "zh")
         self.add(node, DCTERMS.description, resource.description, "zh")
-        url = _iri(resource.url) if resource.url else None
-        # DCAT-AP requires an access URL: without a URL of its own, the dataset's page.
+        url = _iri(upstream) if upstream else None
+        # DCAT-AP requires an access URL: without a URL of its own (or one the viewer may
+        # see), the dataset's page.
         self.add(node, DCAT.accessURL, url or URIRef(page))
         if resource.kind == "file" and url is not None:
             self.add(node, DCAT.downloadURL, url)

@@ -15,7 +15,9 @@ from harvesters.formats.dcat import UNKNOWN_MEDIA_TYPE, written
 from schemas import vocab
 
 from ..models import Dataset, Resource
+from ..visibility import PUBLIC, Viewer
 from .dcat_public import MEDIA_TYPE, authority, dataset_page, is_plain_url, published, with_children
+from .disclosure import Disclosure
 
 POD_SCHEMA = "https://project-open-data.cio.gov/v1.1/schema"
 POD_ACCESS_LEVELS = written("open_types", "access_level")
@@ -24,8 +26,11 @@ POD_FREQUENCIES = written("update_frequencies", "accrual_periodicity")
 MEDIA_TYPES = written("media_types", "media_type")
 
 
-def data_json(session: Session, base_url: str, *, fallback_email: str) -> dict[str, Any]:
-    """The whole public catalog as a DCAT-US 1.1 (Project Open Data) catalog.
+def data_json(
+    session: Session, base_url: str, *, fallback_email: str, viewer: Viewer = PUBLIC
+) -> dict[str, Any]:
+    """The whole public catalog as a DCAT-US 1.1 (Project Open Data) catalog, with resource
+    URLs as `viewer` may see them (disclosure.py).
 
     DCAT-US requires a contact email: the dataset's, else its department's, else the platform
     authority's, else `fallback_email`."""
@@ -33,17 +38,20 @@ def data_json(session: Session, base_url: str, *, fallback_email: str) -> dict[s
     platform = authority(session)
     fallback = (platform.contact_email if platform else None) or fallback_email
     datasets = session.scalars(with_children(published().order_by(Dataset.name)))
+    disclosure = Disclosure(viewer, base)
     return {
         "@context": f"{POD_SCHEMA}/catalog.jsonld",
         "@id": f"{base}/data.json",
         "@type": "dcat:Catalog",
         "conformsTo": POD_SCHEMA,
         "describedBy": f"{POD_SCHEMA}/catalog.json",
-        "dataset": [_pod_dataset(ds, base, fallback) for ds in datasets],
+        "dataset": [_pod_dataset(ds, base, fallback, disclosure) for ds in datasets],
     }
 
 
-def _pod_dataset(ds: Dataset, base: str, fallback_email: str) -> dict[str, Any]:
+def _pod_dataset(
+    ds: Dataset, base: str, fallback_email: str, disclosure: Disclosure
+) -> dict[str, Any]:
     domain = vocab("domains").label(ds.domain, "zh")
     email = ds.contact_email or ds.publisher.contact_email or fallback_email
     landing_page = dataset_page(base, ds.name)
@@ -67,7 +75,9 @@ def _pod_dataset(ds: Dataset, base: str, fallback_email: str) -> dict[str, Any]:
         "spatial": "青岛市",
         **_pod_optional_fields(ds),
     }
-    distributions = [_pod_distribution(r, landing_page) for r in ds.resources]
+    distributions = [
+        _pod_distribution(r, disclosure.upstream(ds, r), landing_page) for r in ds.resources
+    ]
     if distributions:
         entry["distribution"] = distributions
     return entry
@@ -88,7 +98,10 @@ def _pod_optional_fields(ds: Dataset) -> dict[str, Any]:
     return out
 
 
-def _pod_distribution(resource: Resource, landing_page: str) -> dict[str, Any]:
+def _pod_distribution(
+    resource: Resource, upstream: str | None, landing_page: str
+) -> dict[str, Any]:
+    """`upstream`: the resource's URL if the viewer may see it (else the landing page)."""
     out: dict[str, Any] = {"@type": "dcat:Distribution", "title": resource.name}
     if resource.description:
         out["description"] = resource.description[:10000]
@@ -97,11 +110,11 @@ def _pod_distribution(resource: Resource, landing_page: str) -> dict[str, Any]:
         media_type = MEDIA_TYPES.get(resource.format or "")
     # A downloadURL needs a media type in data.json. A file of a type we do not know is
     # still a file (RFC 2046's octet-stream), or a harvester would read it as a link.
-    if resource.kind == "file" and resource.url:
-        out["downloadURL"] = resource.url
+    if resource.kind == "file" and upstream:
+        out["downloadURL"] = upstream
         out["mediaType"] = media_type or UNKNOWN_MEDIA_TYPE
     else:
-        out["accessURL"] = resource.url or landing_page
+        out["accessURL"] = upstream or landing_page
         if media_type:
             out["mediaType"] = media_type
     if resource.format:

@@ -1,7 +1,8 @@
-"""A harvest may not make a dataset less open on its own, any more than an officer may.
+"""A harvest may not change a dataset's openness or lower its grade on its own, any more
+than an officer may (`stewardship.needs_authority`, the one rule).
 
-When a source lists an existing, active dataset as less open than the catalog has it
-(无条件 → 有条件 / 不予, 有条件 → 不予), nothing of the harvested record is applied: it
+When a source lists an existing, active dataset as more or less open than the catalog has
+it, or at a lower grade (重要 → 一般1级 …), nothing of the harvested record is applied: it
 becomes an openness request for the platform authority (the same `OpennessRequest` an
 officer's downgrade becomes, with the harvest source instead of a person as requester),
 and the record's outcome is `held`. Approved, the held document is applied (see
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from schemas import Message, message, vocab
 
 from ..access.audit import AuditLog
-from ..access.stewardship import is_downgrade
+from ..access.stewardship import needs_authority
 from ..catalog.documents import content_hash
 from ..db import utcnow
 from ..models import Dataset, HarvestSource, OpennessRequest
@@ -50,13 +51,14 @@ class OpennessHolds:
         """None when the document may be stored as usual; else why it is held (the note
         of its `held` outcome). Writes the request (and its audit entry) unless a dry run."""
         target = vocab("open_types").resolve(data.get("open_type"))
+        grade = vocab("grades").resolve(data.get("grade"))
         dataset = self.session.scalar(select(Dataset).where(Dataset.name == data.get("name")))
         if (
             target is None
             or dataset is None
             or dataset.state != "active"
             or dataset.harvest_source_id != self.source_id  # upsert refuses it anyway
-            or not is_downgrade(dataset.open_type, target)
+            or not needs_authority(dataset, target, grade)
         ):
             return None
         latest = self.session.scalar(
@@ -90,8 +92,8 @@ class OpennessHolds:
             )
         if self.dry_run:
             return message(
-                "降低开放属性的变更将提交开放主管部门审批",
-                "The openness downgrade would wait for the authority.",
+                "开放属性或分级的变更将提交开放主管部门审批",
+                "The change of openness or grade would wait for the authority.",
             )
         request = self._request(dataset, target, data)
         return _waiting(request.id)

@@ -3,8 +3,15 @@ the catalog refuses) is reported with its location and the rest goes on. Work is
 committed in batches; a run killed half-way leaves whole records only, and running it
 again finishes the job without duplicates (records are matched by name).
 
-A record that would make an existing dataset less open is not applied but `held`: it
-becomes an openness request for the platform authority (see `openness.py`)."""
+A record that would change an existing dataset's openness or lower its grade is not
+applied but `held`: it becomes a request for the platform authority (see `openness.py`).
+
+Departments are the platform authority's registry. A run for one department (an officer's
+spreadsheet upload, a department's harvest source) stores datasets of that department
+only: a record naming another is refused with its location, and the rest goes on; its
+department records change nothing (one that would create or alter a department is
+refused). Only a source of no department, which an operator registers at the command
+line (the plan, a city-wide mirror), may register departments, each with an audit entry."""
 
 from __future__ import annotations
 
@@ -24,6 +31,8 @@ from ..access.audit import AuditLog
 from ..access.checkpoints import CheckpointLog
 from ..catalog import Catalog, CatalogError
 from ..catalog.bulk import DatasetBatches
+from ..catalog.documents import organization_document
+from ..catalog.organizations import validate as validate_organization
 from ..db import Database
 from ..models import Dataset
 from .openness import OpennessHolds
@@ -115,7 +124,9 @@ def run_harvest(
     run: _Run | None = None
     try:
         holds = OpennessHolds(session, audit, actor, source_id, dry_run)
+        department = settings.publisher if settings else None
         run = _Run(Catalog(session, actor, policy), holds, source_id, dry_run, batch_size)
+        run.department = department
         for item in pipeline.process(harvester.records(), parallel_after):
             run.take(item)
             if progress:
@@ -155,6 +166,8 @@ class _Run:
         self.batch_size = batch_size
         self.report = HarvestReport()
         self.committed = False  # a batch was kept before the end
+        self.department: str | None = None  # the one department the run stores for
+        self.aliases: set[str] = set()  # the source's names for that department
         self.seen: set[str] = set()  # names of the datasets the source gave
         self.waiting: list[Validated] = []  # datasets until their batch is stored
         self.held: dict[str, Message] = {}  # dataset name → why its record is held
@@ -171,15 +184,82 @@ class _Run:
             )
         elif item.kind == "dataset":
             self.seen.add(item.data["name"])
+            refused = self._foreign(item.data)
+            if refused is not None:
+                self._refuse(item, refused)
+                return
             self.waiting.append(item)
             if len(self.waiting) >= self.batch_size:
                 self.store_waiting()
+        elif item.kind == "organization" and self.department is not None:
+            self._department_record(item)
         else:
             outcome, errors = self.store_one(item.kind, item.data)
+            if item.kind == "organization" and outcome == "added" and not self.dry_run:
+                self.holds.audit.append(
+                    "organization.create",
+                    actor=self.catalog.actor,
+                    subject=f"organization:{item.data['name']}",
+                    location=item.location,
+                )
             key = _key(item.kind, item.data)
             self.report.add(
                 RecordOutcome(item.kind, outcome, key, item.location, errors, item.warnings)
             )
+
+    def _foreign(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        """Why a dataset record of another department than the run's is refused; a record
+        naming the run's department under the source's own name for it is attached."""
+        named = data.get("publisher")
+        if named in self.aliases:
+            data["publisher"] = self.department
+            return None
+        if self.department is None or named == self.department:
+            return None
+        text = message(
+            f"记录的数据提供方「{named}」不是本次导入的部门「{self.department}」，未导入",
+            f"The record's publisher {named!r} is not this import's department "
+            f"{self.department!r}; not imported.",
+        )
+        return {"publisher": [text]}
+
+    def _department_record(self, item: Validated) -> None:
+        """A department record in a department's run: the run's own department (by its
+        name, title or 统一社会信用代码), which changes nothing, or refused."""
+        name = item.data.get("name")
+        own = self.catalog.organizations.find(self.department or "")
+        if own is not None and name != own.name and _same_department(own, item.data):
+            self.aliases.add(name)  # the source's name for the run's department
+            self.report.add(RecordOutcome(item.kind, "unchanged", own.name, item.location))
+            return
+        found = self.catalog.organizations.find(name) if name else None
+        try:
+            same = found is not None and organization_document(found) == validate_organization(
+                item.data
+            )
+        except CatalogError:
+            same = False
+        if same:
+            self.report.add(RecordOutcome(item.kind, "unchanged", name, item.location))
+            return
+        text = message(
+            f"部门「{name}」只能由开放主管部门登记或修改，未导入",
+            f"Only the platform authority registers or changes departments ({name!r}); "
+            "not imported.",
+        )
+        self._refuse(item, {"name": [text]})
+
+    def _refuse(self, item: Validated, errors: dict[str, Any]) -> None:
+        self.report.add(
+            RecordOutcome(
+                item.kind,
+                "failed",
+                _key(item.kind, item.data),
+                item.location,
+                errors,
+                item.warnings,
+            )
+        )
 
     def store_one(self, kind: str, data: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
         """One record in its own savepoint: (outcome, errors if it failed)."""
@@ -219,6 +299,14 @@ class _Run:
 
     def _why_held(self, outcome: str, name: str) -> tuple[Message, ...]:
         return (self.held.pop(name),) if outcome == "held" and name in self.held else ()
+
+
+def _same_department(department: Any, data: dict[str, Any]) -> bool:
+    titles = {department.title, department.description}
+    uscc = data.get("uscc")
+    if uscc and department.uscc:
+        return bool(uscc == department.uscc)
+    return data.get("title") in titles or data.get("description") in titles - {None}
 
 
 def _key(kind: str, data: dict[str, Any] | None) -> str | None:

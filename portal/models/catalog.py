@@ -170,6 +170,9 @@ class Resource(Base):
     media_type: Mapped[str | None] = mapped_column(String(200))
     size: Mapped[int | None] = mapped_column(BigInteger)
     record_count: Mapped[int | None] = mapped_column(BigInteger)
+    # The name of the portal's stored file of this resource (files.py): random, made at
+    # each upload, never the resource id (a freed id may be given again to another).
+    file_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     dataset: Mapped[Dataset] = relationship(back_populates="resources")
 

@@ -16,6 +16,7 @@ from typing import Any
 from flask import abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from schemas import vocab
@@ -25,6 +26,7 @@ from schemas.quality import bands
 from .. import guard
 from ..catalog import NotFound, popularity, queries, revisions
 from ..catalog.datasets import ENTITY as DATASET
+from ..catalog.disclosure import Disclosure
 from ..catalog.statistics import (
     Breakdown,
     Department,
@@ -41,8 +43,8 @@ from ..db import Database
 from ..search import SearchUnavailable, search
 from ..search.params import BadParameters, parse
 from ..search.query import FACETS, MAX_OFFSET
-from ..services import catalog, database, policy, search_backend
-from ..visibility import PUBLIC, may_find
+from ..services import access, catalog, database, policy, search_backend
+from ..visibility import PUBLIC, may_find, viewer_of
 from .language import page_language
 from .site import blueprint
 
@@ -296,9 +298,14 @@ def dataset(name: str) -> str:
         if request.method == "GET":  # counted in memory, written in batches
             popularity.count_view(database(), ds.id, request.headers.get("User-Agent"))
         history = revisions.history(session, DATASET, ds.id)  # not by name: one lookup less
+        signed = current_user.is_authenticated
+        user = access(session).accounts.find(current_user.id) if signed else None
+        disclosure = Disclosure(viewer_of(user), request.url_root)
         return render_template(
             "dataset.html",
             ds=ds,
+            # Upstream URLs, only where the viewer may see them (catalog/disclosure.py).
+            upstream={r.id: disclosure.upstream(ds, r) for r in ds.resources},
             history=history[:HISTORY_SHOWN],
             older_revisions=max(0, len(history) - HISTORY_SHOWN),
             allowed=policy().allowed.get(ds.grade, ()),

@@ -14,10 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal import create_app, lifecycle
-from portal.access import FileStore
 from portal.access.rights import ROLE_SCOPES
 from portal.catalog import Catalog
-from portal.services import access, database, policy, settings
+from portal.services import access, database, policy
 
 from ..factories import ORG, ZONE, dataset
 
@@ -135,9 +134,10 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     for who, (role, _org, _uscc) in people.items():
         scopes = [scope for scope, roles in ROLE_SCOPES.items() if role in roles]
         w.tokens[who] = w.token(who, scopes)
-    files = FileStore(settings(app).instance_dir / "files")
-    for ds in ("bus-lines", "card-swipes", "driver-records"):
-        for rid in w.resources[ds]:
-            files.save(rid, io.BytesIO(f"{ds},{rid}\n".encode() * 100))
+    with database(app).transaction() as session:
+        files = access(session, app).files
+        for ds in ("bus-lines", "card-swipes", "driver-records"):
+            for resource in Catalog(session, "test").datasets.get(ds).resources:
+                files.store(resource, io.BytesIO(f"{ds},{resource.id}\n".encode() * 100))
     yield w
     database(app).dispose()

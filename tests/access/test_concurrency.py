@@ -65,7 +65,7 @@ def test_a_rolled_back_transaction_leaves_the_anchor_where_it_was(world: World) 
 
 
 def test_tokens_used_while_others_write_all_succeed_and_the_chain_holds(world: World) -> None:
-    token = world.token("officer", ["catalog:read", "catalog:manage"])
+    token = world.token("officer", ["catalog:read", "catalog:manage", "applications:read"])
     statuses: list[int] = []
     failures: list[str] = []
 

@@ -60,11 +60,13 @@ def test_the_walk_names_a_route_that_declares_nothing() -> None:
 
 def test_a_declaration_naming_no_known_rule_or_scope_fails_at_once() -> None:
     with pytest.raises(ValueError, match=r"no rule 'dataset\.steal'"):
-        guard.token(rule="dataset.steal")(lambda: None)
+        guard.token("catalog:read", rule="dataset.steal")(lambda: None)
     with pytest.raises(ValueError, match="no rule"):
         guard.signed_in(object_rule="application.read ")(lambda: None)
     with pytest.raises(ValueError, match="no token scope 'catalog:write'"):
         guard.token("catalog:write")(lambda: None)
+    with pytest.raises(ValueError, match="no token scope 'applications:write'"):
+        guard.token("applications:write")(lambda: None)
 
 
 def stand_in(app: Flask, endpoint: str) -> list[str]:
@@ -190,3 +192,65 @@ def test_the_openapi_document_says_what_each_operation_declares(app: Flask) -> N
                 wrong.append(f"{method} {path}: rights {operation.get('x-rights')}, {declared}")
     assert not wrong, "\n".join(wrong)
     assert paths["/datasets"]["post"]["security"] == [{"token": ["catalog:manage"]}]
+
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Public writes take what proves who one is in the body (a password) or make an account.
+PUBLIC_WRITES = {"api.register", "api.create_token"}
+
+
+def _scope_kind(scope: str | None) -> str:
+    if scope is None:
+        return "none"
+    if guard.GRANT_SCOPE.match(scope):
+        return "grant"
+    assert scope in rights.SCOPES, scope
+    return "write" if rights.SCOPES[scope].writes else "read"
+
+
+def test_every_api_route_and_ckan_action_names_its_scope_read_or_write(app: Flask) -> None:
+    """Issue 15, finding 8: the URL map and the CKAN table, walked whole. A route that
+    takes a token names the scope it needs; one that writes, a write scope; a route
+    anyone may call is declared public. A write scope includes reads only."""
+    wrong = []
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.partition(".")[0]
+        if blueprint not in ("api", "dcat"):
+            continue
+        declared = guard.declaration(app.view_functions[rule.endpoint])
+        assert declared is not None, rule.endpoint
+        kind = _scope_kind(declared.scope)
+        writes = bool(rule.methods & WRITE_METHODS)
+        if declared.who is guard.Who.ANYONE:
+            if writes and rule.endpoint not in PUBLIC_WRITES:
+                wrong.append(f"{rule.rule}: writes for anyone")
+        elif kind == "none":
+            wrong.append(f"{rule.rule}: takes a token and names no scope")
+        elif writes and kind not in ("write",):
+            wrong.append(f"{rule.rule} writes with the read scope {declared.scope}")
+    for name, action in ACTIONS.items():
+        kind = _scope_kind(action.scope)
+        if action.write and kind != "write":
+            wrong.append(f"CKAN {name} writes without a write scope ({action.scope})")
+        if not action.write and kind not in ("none", "read"):
+            wrong.append(f"CKAN {name} reads with the write scope {action.scope}")
+    for name, scope in rights.SCOPES.items():
+        for included in scope.includes:
+            if rights.SCOPES[included].writes:
+                wrong.append(f"{name} includes the write scope {included}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_token_route_without_a_scope_fails_at_once() -> None:
+    with pytest.raises(ValueError, match="names the scope it needs"):
+        guard.token(None, rule="audit.read")(lambda: None)  # type: ignore[arg-type]
+
+
+def test_a_write_scope_covers_its_reads_and_nothing_else() -> None:
+    assert rights.covers(["applications"], "applications:read")
+    assert rights.covers(["reviews"], "reviews:read")
+    assert rights.covers(["catalog:manage"], "catalog:read")
+    assert not rights.covers(["applications:read"], "applications")
+    assert not rights.covers(["catalog:read"], "tokens")
+    assert not rights.covers(["grant:1"], "applications:read")
+    assert not rights.covers(["audit:read"], "organizations:manage")

@@ -1,4 +1,6 @@
-"""Making data less open waits for the platform authority; making it more open does not.
+"""Changing data's openness (either way) or lowering its grade waits for the platform
+authority (issue 15: a widening applied at once let anonymous users download a 重要
+dataset); other edits, and a stricter grade, apply at once.
 Grade and openness changes are audited."""
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def test_a_rejected_downgrade_changes_nothing(world: World) -> None:
     assert current(world, "card-swipes") == ("conditional", "general2")
 
 
-def test_more_open_and_other_edits_apply_at_once(world: World) -> None:
+def test_more_open_waits_too_and_other_edits_apply_at_once(world: World) -> None:
     more_open = {
         **document(world, "card-swipes"),
         "open_type": "unconditional",
@@ -95,8 +97,13 @@ def test_more_open_and_other_edits_apply_at_once(world: World) -> None:
     }
     more_open.pop("open_condition", None)
     response = world.call("PUT", "/api/v1/datasets/card-swipes", "officer", json=more_open)
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["to"] == "unconditional"
+    assert current(world, "card-swipes") == ("conditional", "general2")
+    retitled = {**document(world, "card-swipes"), "title": "刷卡记录（新）"}
+    response = world.call("PUT", "/api/v1/datasets/card-swipes", "officer", json=retitled)
     assert response.status_code == 200, response.get_json()
-    assert current(world, "card-swipes") == ("unconditional", "general1")
+    assert response.get_json()["title"] == "刷卡记录（新）"
     # another department's officer may not touch it
     other = world.call("PUT", "/api/v1/datasets/card-swipes", "other_officer", json=more_open)
     assert other.status_code == 403

@@ -170,7 +170,9 @@ def test_data_without_a_stored_file_is_proxied_from_the_department(
     world.app.extensions["portal.outbound"] = Outbound.from_settings(allowed)
     with database(world.app).transaction() as session:
         session.get(Resource, ids["resource"]).url = department_endpoint
-    stored = settings(world.app).instance_dir / "files" / ids["resource"][:2] / ids["resource"]
+    with database(world.app).sessions() as session:
+        key = session.get(Resource, ids["resource"]).file_key
+    stored = settings(world.app).instance_dir / "files" / key[:2] / key
     stored.unlink()
     token = world.token("enterprise", [f"grant:{ids['grant']}"])
     path = f"/api/v1/grants/{ids['grant']}/resources/{ids['resource']}/data"

@@ -23,7 +23,7 @@ from .conftest import PASSWORD, World
 
 
 def test_a_token_is_shown_once_and_kept_only_as_a_digest(world: World) -> None:
-    secret = world.token("enterprise", ["catalog:read"], name="laptop")
+    secret = world.token("enterprise", ["catalog:read", "tokens"], name="laptop")
     listed = world.call("GET", "/api/v1/tokens", token=secret).get_json()["tokens"]
     assert all("token" not in t for t in listed)
     assert any(t["name"] == "laptop" and secret.startswith(t["prefix"]) for t in listed)
@@ -34,7 +34,7 @@ def test_a_token_is_shown_once_and_kept_only_as_a_digest(world: World) -> None:
 
 
 def test_both_header_forms_and_refusals(world: World) -> None:
-    secret = world.token("enterprise", ["catalog:read"])
+    secret = world.token("enterprise", ["catalog:read", "tokens"])
     for header in (f"Bearer {secret}", secret, f"bearer  {secret}"):
         response = world.client.get("/api/v1/tokens", headers={"Authorization": header})
         assert response.status_code == 200, header
@@ -45,7 +45,7 @@ def test_both_header_forms_and_refusals(world: World) -> None:
 
 
 def test_revoked_and_expired_tokens_stop_working_at_once(world: World) -> None:
-    secret = world.token("enterprise", ["catalog:read"], name="short")
+    secret = world.token("enterprise", ["catalog:read", "tokens"], name="short")
     listed = world.call("GET", "/api/v1/tokens", token=secret).get_json()["tokens"]
     short = next(t for t in listed if t["name"] == "short")
     assert world.call("DELETE", f"/api/v1/tokens/{short['id']}", token=secret).status_code == 200

@@ -1,6 +1,7 @@
 """A harvest may not make a dataset less open on its own: the record is held as an openness
 request for the authority, as an officer's downgrade is; approved, it applies; rejected,
-the next runs do not ask again; more open is applied at once."""
+the next runs do not ask again. More open waits the same way (issue 15); new datasets are
+applied at once."""
 
 from __future__ import annotations
 
@@ -188,17 +189,19 @@ def test_a_rejected_downgrade_is_not_asked_again(app: Flask, source: Path, autho
     assert open_type(app, "line-00000") == "unconditional"
 
 
-def test_more_open_and_new_datasets_are_applied_at_once(app: Flask, source: Path) -> None:
+def test_new_datasets_apply_at_once_and_more_open_waits_too(app: Flask, source: Path) -> None:
     write_source(source, [dataset(0, **LESS_OPEN), dataset(1), dataset(2)])
-    first = run(app)  # a first harvest is not a downgrade, whatever the openness
+    first = run(app)  # a first harvest is not a change, whatever the openness
     assert first.report.counts["dataset.added"] == 3
     assert open_type(app, "line-00000") == "conditional"
 
     write_source(source, [dataset(0), dataset(1), dataset(2)])
     upgraded = run(app)
-    assert outcome(upgraded, "line-00000").outcome == "updated"
-    assert open_type(app, "line-00000") == "unconditional"
-    assert requests(app) == []
+    assert outcome(upgraded, "line-00000").outcome == "held"
+    assert open_type(app, "line-00000") == "conditional"
+    assert [(r.from_open_type, r.to_open_type) for r, _ in requests(app)] == [
+        ("conditional", "unconditional")
+    ]
 
 
 def test_the_job_and_the_pages_show_held_records(app: Flask, source: Path, authority: int) -> None:

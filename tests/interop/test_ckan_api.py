@@ -29,8 +29,8 @@ PEOPLE = {
     "transport": ("officer", "qd-transport", ["catalog:manage", "catalog:read"]),
     "civil": ("officer", "qd-civil-affairs", ["catalog:manage", "catalog:read"]),
     "reader": ("officer", "qd-transport", ["catalog:read"]),
-    "authority": ("authority", None, ["catalog:read"]),
-    "admin": ("admin", None, ["catalog:read"]),
+    "authority": ("authority", None, ["catalog:read", "organizations:manage"]),
+    "admin": ("admin", None, ["catalog:read", "organizations:manage"]),
 }
 PUBLIC_DATASETS = 69  # of the plan's 73: four closed ones keep their entry private
 PRIVATE = "low-income-population-monitoring"  # qd-civil-affairs, closed, entry not public

@@ -251,13 +251,22 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
-def dump(instance: Instance, output: Path, processes: int, by_search: bool) -> None:
+def dump(instance: Instance, output: Path, processes: int, by_search: bool, key: str) -> None:
     """Every public dataset, by name, as JSON lines: with `ckanapi dump` (a package_show
-    per dataset), or with `ckanapi search` (1,000 packages a request; the same dicts)."""
+    per dataset), or with `ckanapi search` (1,000 packages a request; the same dicts).
+    `key`: the authority's token, since the public does not see the upstream URLs of
+    resources that are not open (issue 15) and a copy of the catalog needs them."""
     if by_search:
-        ckanapi(f"search datasets -r {instance.url} -O {output}", "sort=name asc")
+        ckanapi(f"search datasets -r {instance.url} -a {key} -O {output}", "sort=name asc")
     else:
-        ckanapi(f"dump datasets --all -r {instance.url} -p {processes} -O {output}")
+        ckanapi(f"dump datasets --all -r {instance.url} -a {key} -p {processes} -O {output}")
+
+
+def authority_token(instance: Instance) -> str:
+    """The platform authority's account on `instance` and a token of it."""
+    email = "authority@example.cn"
+    instance.portal("user", "add", email, "--role", "authority", "--password", PASSWORD)
+    return instance.token(email, ["catalog:read", "organizations:manage"])
 
 
 def round_trip(
@@ -272,15 +281,12 @@ def round_trip(
     datasets with its officer's token), dump `target`; returns the dumps and timings."""
     times: dict[str, float] = {}
     started = time.monotonic()
-    dump(source, work / "source.jsonl", processes, by_search)
+    dump(source, work / "source.jsonl", processes, by_search, authority_token(source))
     ckanapi(f"dump organizations --all -r {source.url} -O {work / 'orgs.jsonl'}")
     times["dump"] = time.monotonic() - started
 
     started = time.monotonic()
-    target.portal(
-        "user", "add", "authority@example.cn", "--role", "authority", "--password", PASSWORD
-    )
-    authority = target.token("authority@example.cn", ["catalog:read"])
+    authority = authority_token(target)
     ckanapi(f"load organizations -I {work / 'orgs.jsonl'} -r {target.url} -a {authority}")
     source_app, target_app = source.app(), target.app()
     with database(source_app).sessions() as session:
@@ -306,7 +312,7 @@ def round_trip(
     times["load"] = time.monotonic() - started
 
     started = time.monotonic()
-    dump(target, work / "target.jsonl", processes, by_search)
+    dump(target, work / "target.jsonl", processes, by_search, authority)
     ckanapi(f"dump organizations --all -r {target.url} -O {work / 'orgs-target.jsonl'}")
     times["dump again"] = time.monotonic() - started
     return {

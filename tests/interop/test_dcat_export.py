@@ -41,7 +41,7 @@ from portal.catalog.dcat_ap import (
 from portal.catalog.documents import organization_document, zone_document
 from portal.harvest.sources import add_source, run_source
 from portal.models import Dataset, Organization, Zone
-from portal.services import database, policy
+from portal.services import access, database, policy
 from schemas import vocab
 
 from ..factories import dataset
@@ -76,6 +76,22 @@ def planned(app: Flask) -> Flask:
 @pytest.fixture
 def client(planned: Flask) -> FlaskClient:
     return planned.test_client()
+
+
+def authority_headers(app: Flask) -> dict[str, str]:
+    """A token of the platform authority, which sees every resource's upstream URL (the
+    public does not see those of data that is not open: issue 15); a copy of the catalog
+    is made with it."""
+    with database(app).transaction() as session:
+        services = access(session, app)
+        user = services.accounts.create(
+            {"email": "authority@example.cn", "password": "a long pass phrase 1"},
+            role="authority",
+            organization=None,
+            by="test",
+        )
+        secret = services.tokens.create(user, name="copy", scopes=["catalog:read"])[1]
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def visible_names(app: Flask) -> list[str]:
@@ -313,12 +329,15 @@ def test_a_conditional_dataset_maps_onto_dcat_ap(client: FlaskClient, planned: F
     assert {str(z) for z in graph.objects(node, QDP.zone)} == set(doc["zones"])
     (distribution,) = graph.objects(node, DCAT.distribution)
     (resource,) = doc["resources"]
-    assert value(distribution, DCAT.accessURL) == URIRef(resource["url"])
+    # A conditional resource's upstream URL is not for the public (issue 15, finding 5):
+    # the dataset's page on the portal stands in for it, and no data service is named.
+    assert value(distribution, DCAT.accessURL) == URIRef(
+        "http://localhost/dataset/bus-realtime-positions"
+    )
+    assert resource["url"] not in graph.serialize(format="turtle")
     assert value(distribution, DCAT.downloadURL) is None  # an API: no file to download
     assert value(distribution, DCTERMS.format) == URIRef(f"{EU}file-type/REST")
-    assert value(value(distribution, DCAT.accessService), DCAT.endpointURL) == URIRef(
-        resource["url"]
-    )
+    assert value(distribution, DCAT.accessService) is None
 
 
 def test_our_eu_codes_are_the_ones_the_harvester_maps_back() -> None:
@@ -542,7 +561,11 @@ def test_the_dcat_terms_alone_round_trip_every_code(
 ) -> None:
     """Without our qdp: properties, which the harvester prefers: what the write and read
     sides of harvesters/data/dcat.yaml make of each code, one after the other."""
-    body = app.test_client().get(f"/{export}?page_size={MAX_PAGE_SIZE}").data
+    body = (
+        app.test_client()
+        .get(f"/{export}?page_size={MAX_PAGE_SIZE}", headers=authority_headers(app))
+        .data
+    )
     if export == "catalog.ttl":
         body = _without_our_namespace(parse(body, "ttl")).serialize(format="turtle").encode()
     path = tmp_path / export
@@ -576,7 +599,8 @@ def test_the_round_trip_through_our_dcat_harvester_gives_the_same_catalog(
     client: FlaskClient, planned: Flask, mirror: Flask, tmp_path: Path, ext: str
 ) -> None:
     export = tmp_path / f"catalog.{ext}"
-    export.write_bytes(client.get(f"/catalog.{ext}?page_size=1000").data)
+    copied = client.get(f"/catalog.{ext}?page_size=1000", headers=authority_headers(planned))
+    export.write_bytes(copied.data)
     with database(planned).sessions() as source, database(mirror).transaction() as target:
         # Zones (with their scenarios and operators) are the platform's set-up, not DCAT.
         for zone in source.scalars(select(Zone)):

@@ -59,7 +59,7 @@ def plan_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
             by="test",
         )
         _row, TOKENS["officer"] = services.tokens.create(
-            officer, name="fuzz", scopes=["catalog:read", "catalog:manage", "reviews"]
+            officer, name="fuzz", scopes=["catalog:read", "catalog:manage", "reviews", "tokens"]
         )
     yield app
     database(app).dispose()

@@ -30,7 +30,7 @@ from portal.access import files as files_module
 from portal.access.files import StorageFull
 from portal.catalog import Catalog
 from portal.harvest.sources import add_source, run_source
-from portal.models import Application, ApplicationEvent, AuditEntry, Dataset, Grant
+from portal.models import Application, ApplicationEvent, AuditEntry, Dataset, Grant, Resource
 from portal.search import SearchUnavailable
 from portal.search.backends import versions
 from portal.search.backends.tantivy import SCHEMA_ID
@@ -490,7 +490,9 @@ def test_disk_full_during_an_api_upload_answers_507_and_stores_nothing(
 ) -> None:
     rid = world.resources["bus-lines"][0]
     store = FileStore(settings(world.app).instance_dir / "files")
-    before = store.path(rid).read_bytes()
+    with database(world.app).sessions() as session:
+        key = session.get(Resource, rid).file_key
+    before = store.path(key).read_bytes()
     save = FileStore.save
 
     def save_on_full_disk(self: FileStore, resource_id: str, stream: BinaryIO) -> Any:
@@ -510,7 +512,7 @@ def test_disk_full_during_an_api_upload_answers_507_and_stores_nothing(
     assert body["status"] == 507 and body["title"] == "Insufficient storage"
     [msg] = body["errors"]["file"]
     assert "未保留任何部分" in msg["zh"] and "nothing of it was kept" in msg["en"]
-    assert store.path(rid).read_bytes() == before
+    assert store.path(key).read_bytes() == before
     assert not list(store.root.rglob(".upload-*"))
     with database(world.app).sessions() as session:
         uploads = session.scalar(select(func.count()).where(AuditEntry.action == "resource.upload"))

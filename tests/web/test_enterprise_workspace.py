@@ -69,7 +69,9 @@ def test_a_token_made_in_the_workspace_is_shown_once_and_carries_its_scopes(
     assert 'value="audit:read"' not in form and 'value="catalog:manage"' not in form
     assert '<label for="scope-1">' in form and 'id="scope-1"' in form
 
-    status, page, headers = make_token(enterprise, "读目录", ["catalog:read"])
+    status, page, headers = make_token(
+        enterprise, "读目录", ["catalog:read", "applications:read", "tokens"]
+    )
     assert status == 200
     found = SECRET.search(page)
     assert found, page[:1000]
@@ -125,7 +127,7 @@ def revoke_form(page: str, name: str) -> str:
 
 def test_a_revoked_token_stops_working_at_once(world: World) -> None:
     enterprise = signed_in(world, "enterprise")
-    _, page, _ = make_token(enterprise, "pipeline", ["catalog:read"])
+    _, page, _ = make_token(enterprise, "pipeline", ["catalog:read", "applications:read"])
     found = SECRET.search(page)
     assert found
     secret = found.group(1)

@@ -183,8 +183,8 @@ def test_the_catalog_is_paged_by_fifty(world: World) -> None:
 
 
 def test_accepting_a_suggestion_changes_the_grade(world: World) -> None:
-    # 出生日期 points at 一般数据2级; the dataset says 3级: accepting lowers the grade and
-    # keeps 有条件开放, so nothing waits for the authority
+    # 出生日期 points at 一般数据2级; the dataset says 3级: accepting lowers the grade,
+    # which waits for the authority (issue 15); approved, it applies
     add(
         world,
         name="residents",
@@ -204,12 +204,18 @@ def test_accepting_a_suggestion_changes_the_grade(world: World) -> None:
         officer, "/workspace/catalog/residents/suggestion", {"decision": "accept"}
     )
     assert status == 302 and location.endswith("#ds-residents")
+    assert stored(world, "residents").grade == "general3"  # until the authority approves
+    done = officer.get(location, base_url=BASE).get_data(as_text=True)
+    assert "已采纳分级建议" in done and "开放主管部门审批" in done
+    with database(world.app).transaction() as session:
+        [held] = session.scalars(select(OpennessRequest).where(OpennessRequest.state == "pending"))
+        authority = session.get(User, world.users["authority"])
+        access(session, world.app).stewardship.decide(authority, held.id, True)
     assert stored(world, "residents").grade == "general2"
     assert revisions(world, "residents") == before + 1
-    done = officer.get(location, base_url=BASE).get_data(as_text=True)
-    assert "已采纳分级建议" in done
-    after = re.search(r'<li id="ds-residents">(.*?)</li>\s*(?:<li id=|</ol>)', done, re.S)
-    assert after and "分级建议" not in after.group(1)  # nothing left to suggest
+    after = officer.get(location, base_url=BASE).get_data(as_text=True)
+    found = re.search(r'<li id="ds-residents">(.*?)</li>\s*(?:<li id=|</ol>)', after, re.S)
+    assert found and "分级建议" not in found.group(1)  # nothing left to suggest
 
 
 def test_accepting_a_downgrade_waits_for_the_authority(world: World) -> None:

@@ -16,9 +16,8 @@ from werkzeug.datastructures import MultiDict
 from schemas import flatten, message, vocab
 
 from ... import guard
-from ...access import rights
 from ...catalog.documents import dataset_document
-from ...catalog.errors import NotFound
+from ...catalog.errors import Forbidden, NotFound
 from ...models import Dataset, OpennessRequest
 from ...services import access, catalog, database
 from ...visibility import PUBLIC, may_find
@@ -270,11 +269,11 @@ def officer_edit_dataset(name: str) -> ResponseReturnValue:
     and waits for the authority)."""
     with database().sessions() as session:
         user = current_account(session)
-        try:
-            dataset = catalog(session, f"user:{user.id}").datasets.get(name)
+        try:  # one the officer may not even read is not found, as one that does not exist
+            dataset = access(session).stewardship.managed(user, name, "dataset.manage")
         except NotFound:
             abort(404)
-        if not rights.allowed(user, "dataset.manage", dataset):
+        except Forbidden:
             abort(403)
         stored = dataset_document(dataset)
         form = DatasetForm.of(stored) if request.method == "GET" else DatasetForm.sent(request.form)
@@ -303,9 +302,9 @@ def officer_edit_dataset(name: str) -> ResponseReturnValue:
     if held:
         flash(
             message(
-                "修改会降低开放属性，已提交开放主管部门审批；批准后才会生效。",
-                "The change makes the dataset less open: it waits for the platform "
-                "authority's approval and takes effect only then.",
+                "修改会改变开放属性或降低分级，已提交开放主管部门审批；批准后才会生效。",
+                "The change alters the dataset's openness or lowers its grade: it waits for "
+                "the platform authority's approval and takes effect only then.",
             ),
             "success",
         )

@@ -14,7 +14,7 @@ from schemas import flatten, message
 
 from ... import guard
 from ...access import rights
-from ...access.stewardship import is_downgrade
+from ...access.stewardship import needs_authority
 from ...catalog import queries
 from ...catalog.documents import dataset_document
 from ...db import utcnow
@@ -35,9 +35,10 @@ class CatalogRow:
 
     @property
     def downgrade(self) -> bool:
-        """Would accepting the suggestion make the dataset less open?"""
-        return bool(self.suggestion) and is_downgrade(
-            self.dataset.open_type, self.suggestion["open_type"]
+        """Would accepting the suggestion wait for the authority (a change of openness, a
+        lower grade: stewardship.needs_authority)?"""
+        return bool(self.suggestion) and needs_authority(
+            self.dataset, self.suggestion["open_type"], self.suggestion["grade"]
         )
 
 
@@ -127,9 +128,9 @@ def officer_suggestion(name: str) -> ResponseReturnValue:
     elif outcome == "held":
         flash(
             message(
-                "已采纳分级建议。这会降低开放属性，已提交开放主管部门审批，批准前数据集不变。",
-                "Suggestion accepted. It makes the dataset less open, so it waits for the "
-                "platform authority's approval; until then the dataset is unchanged.",
+                "已采纳分级建议。这会改变开放属性或降低分级，已提交开放主管部门审批，批准前数据集不变。",
+                "Suggestion accepted. It changes the openness or lowers the grade, so it waits "
+                "for the platform authority's approval; until then the dataset is unchanged.",
             ),
             "success",
         )
