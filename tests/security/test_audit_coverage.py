@@ -181,7 +181,7 @@ TOUR: dict[str, Callable[..., None]] = {
         test_review_and_use.test_data_without_a_stored_file_is_proxied_from_the_department
     ),
     "openness downgrades": test_openness.test_a_downgrade_waits_for_the_authority_then_applies,
-    "other edits": test_openness.test_more_open_and_other_edits_apply_at_once,
+    "other edits": test_openness.test_more_open_waits_too_and_other_edits_apply_at_once,
     "apply and review on the web": test_workspace.test_apply_review_and_follow_in_the_workspace,
     "a spreadsheet upload": test_workspace.test_a_department_uploads_its_catalog_dry_run_first,
     "a new dataset on the web": (
