@@ -81,7 +81,11 @@ class DatasetListArgs(PageArgs):
 
 
 class UpdateArgs(Shape):
-    reason = _query(fields.String(), "Why, when the update makes the dataset less open.")
+    reason = _query(
+        fields.String(),
+        "Why, when the update changes the openness or lowers the grade (required when it "
+        "makes the dataset less open).",
+    )
 
 
 class StoredFile(Shape):
@@ -231,7 +235,7 @@ class OpennessRequest(Shape):
         allow_none=True,
         metadata={
             "description": "The officer who asked; null when a harvest source's record "
-            "would have made the dataset less open (see harvest_source)."
+            "would have changed its openness or lowered its grade (see harvest_source)."
         },
     )
     harvest_source = _nullable("The harvest source whose record is held, if one is.")
