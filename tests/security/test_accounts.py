@@ -59,11 +59,16 @@ def owner(app: Flask) -> Browser:
 
 
 def token_attempt(
-    client: FlaskClient, password: str, *, ip: str, email: str = EMAIL
+    client: FlaskClient,
+    password: str,
+    *,
+    ip: str,
+    email: str = EMAIL,
+    scopes: tuple[str, ...] = ("catalog:read",),
 ) -> TestResponse:
     return client.post(
         "/api/v1/tokens",
-        json={"email": email, "password": password, "name": "t", "scopes": ["catalog:read"]},
+        json={"email": email, "password": password, "name": "t", "scopes": list(scopes)},
         environ_base={"REMOTE_ADDR": ip},
     )
 
@@ -250,7 +255,7 @@ def reset_link(app: Flask, owner: Browser) -> str:
 
 def test_a_reset_revokes_tokens_and_every_other_link(app: Flask, owner: Browser) -> None:
     client = app.test_client()
-    made = token_attempt(client, PASSWORD, ip=OWNER_IP)
+    made = token_attempt(client, PASSWORD, ip=OWNER_IP, scopes=("tokens",))
     assert made.status_code == 201
     secret = made.get_json()["token"]
     auth = {"Authorization": f"Bearer {secret}"}

@@ -112,9 +112,8 @@ def proxied(world: World, dataset: str, url: str) -> str:
     route then proxies. Returns the download path."""
     resource_id = world.resources[dataset][0]
     with database(world.app).transaction() as session:
-        session.get(Resource, resource_id).url = url
-    stored = settings(world.app).instance_dir / "files" / resource_id[:2] / resource_id
-    stored.unlink()
+        resource = session.get(Resource, resource_id)
+        resource.url, resource.file_key = url, None
     return f"/api/v1/datasets/{dataset}/resources/{resource_id}/data"
 
 
@@ -239,8 +238,8 @@ def test_a_failed_upstream_costs_no_quota_and_is_not_audited_as_served(
     ids = grant(world)
     resource_id = ids["resource"]
     with database(world.app).transaction() as session:
-        session.get(Resource, resource_id).url = f"{secret.url}/secret"
-    (settings(world.app).instance_dir / "files" / resource_id[:2] / resource_id).unlink()
+        resource = session.get(Resource, resource_id)
+        resource.url, resource.file_key = f"{secret.url}/secret", None
     token = world.token("enterprise", [f"grant:{ids['grant']}"])
     path = f"/api/v1/grants/{ids['grant']}/resources/{resource_id}/data"
     assert_problem(world.call("GET", path, token=token), 403)  # loopback, not allowed
