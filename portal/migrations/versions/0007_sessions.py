@@ -2,7 +2,7 @@
 (`sign_in_failures`), and server-side web sessions that signing out really ends
 (`web_sessions`); the users' lock columns go.
 
-Revision ID: 0008
+Revision ID: 0007
 Revises: 0006
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 import portal.db
 
-revision = "0008"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

@@ -5,8 +5,8 @@ resource id: each resource takes its own id as its key at upgrade, so the files 
 resources there are keep being served; a resource made later with a freed id gets no key,
 and so no file, until its own upload.
 
-Revision ID: 0010
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0008"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
