@@ -107,7 +107,7 @@ def test_killed_reindex_breaks_nothing_and_a_rerun_loses_nothing(
         encoding="utf-8",
     )
     with database(app).transaction() as session:
-        add_source(session, name="big", type="plan", url=str(source))
+        add_source(session, name="big", type="plan", url=str(source), local_files_allowed=True)
     assert run_source(database(app), "big", policy=policy(app)).status == "finished"
     with database(app).transaction() as session:
         for i in range(3):  # withdrawn ones must not come back into search
