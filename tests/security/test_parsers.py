@@ -114,3 +114,66 @@ def test_deeply_nested_json_ld_and_data_json_are_refused_cleanly(
     with database(app).sessions() as session:
         job = session.get(HarvestJob, run.job_id)
         assert job.status == "failed" and "nested" in job.error
+
+
+def _plan_source(path: Path, count: int) -> Path:
+    organization = {"name": "qd-transport", "title": "青岛市交通运输局"}
+    datasets = [
+        {
+            "name": f"line-{i:03d}",
+            "title": f"公交线路 {i}",
+            "description": "线路与站点。",
+            "domain": "transport",
+            "open_type": "unconditional",
+            "publisher": "qd-transport",
+            "update_frequency": "每天",
+        }
+        for i in range(count)
+    ]
+    path.write_text(
+        json.dumps({"organizations": [organization], "datasets": datasets}, ensure_ascii=False),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_job_over_its_total_bound_stops_keeps_its_work_and_says_why(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through `portal harvest run`, with PORTAL_HARVEST_MAX_SECONDS so small that the job
+    is over it after its first record: it stops there, the job is failed with the reason,
+    and what it stored before stopping stays."""
+    import subprocess
+    import sys
+
+    source = _plan_source(tmp_path / "plan.yaml", 20)
+    env = {
+        **__import__("os").environ,
+        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        "PORTAL_HARVEST_MAX_SECONDS": "0.000001",
+    }
+
+    def portal(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "portal", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    assert portal("init").returncode == 0
+    added = portal("harvest", "add", "plan", "--type", "plan", "--url", str(source))
+    assert added.returncode == 0, added.stderr
+    portal("harvest", "run", "plan")
+    from portal import create_app
+
+    app = create_app({"instance_path": str(tmp_path / "instance"), "database_url": database_url})
+    with database(app).sessions() as session:
+        job = session.scalars(select(HarvestJob).order_by(HarvestJob.id.desc())).first()
+        assert job is not None and job.status == "failed"
+        assert "PORTAL_HARVEST_MAX_SECONDS" in (job.error or "")
+        stored = session.scalar(select(func.count()).select_from(Dataset))
+    assert stored < 20  # it stopped before the source's end
+    database(app).dispose()
