@@ -177,3 +177,51 @@ def test_a_job_over_its_total_bound_stops_keeps_its_work_and_says_why(
         stored = session.scalar(select(func.count()).select_from(Dataset))
     assert stored < 20  # it stopped before the source's end
     database(app).dispose()
+
+
+def test_a_record_over_its_bound_is_that_records_error_and_the_run_goes_on(
+    tmp_path: Path, database_url: str
+) -> None:
+    """PORTAL_HARVEST_RECORD_SECONDS so small that every record after the first (whose
+    wait is the source's reading) overruns it: each is failed with its location and the
+    reason, and the job still finishes."""
+    import os
+    import subprocess
+    import sys
+
+    from portal.models import HarvestRecord
+
+    source = _plan_source(tmp_path / "plan.yaml", 5)
+    env = {
+        **os.environ,
+        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        "PORTAL_HARVEST_RECORD_SECONDS": "0",
+    }
+
+    def portal(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "portal", *args], env=env, capture_output=True, text=True
+        )
+
+    assert portal("init").returncode == 0
+    assert portal("harvest", "add", "plan", "--type", "plan", "--url", str(source)).returncode == 0
+    portal("harvest", "run", "plan")
+    from portal import create_app
+
+    app = create_app({"instance_path": str(tmp_path / "instance"), "database_url": database_url})
+    with database(app).sessions() as session:
+        job = session.scalars(select(HarvestJob).order_by(HarvestJob.id.desc())).first()
+        assert job is not None and job.status == "finished"
+        failed = list(
+            session.scalars(
+                select(HarvestRecord).where(
+                    HarvestRecord.job_id == job.id, HarvestRecord.outcome == "failed"
+                )
+            )
+        )
+    assert len(failed) == 5  # the organization came first; every dataset overran
+    for record in failed:
+        assert record.location and "plan.yaml" in record.location
+        assert "over the bound" in json.dumps(record.errors)
+    database(app).dispose()
