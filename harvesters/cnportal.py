@@ -47,6 +47,7 @@ from marshmallow import fields as ma
 
 from schemas import Message, dataset_schema, message, vocab
 from schemas.base import VocabTerm
+from schemas.bounds import MAX_JSON_DEPTH, too_deep
 
 from .base import HarvestSourceError, SourceRecord, stable_name
 from .labels import field_for, relabel
@@ -184,6 +185,14 @@ class CnPortalHarvester:
 # --- reading -------------------------------------------------------------------------
 
 
+def _too_deep(path: Path) -> HarvestSourceError:
+    return _source_error(
+        f"{path.name} 的 JSON 嵌套超过 {MAX_JSON_DEPTH} 层，拒绝读取",
+        f"{path.name}: the JSON is nested more than {MAX_JSON_DEPTH} levels deep; refused.",
+        path,
+    )
+
+
 def read_export(path: Path, rules: Rules | None = None) -> list[Any]:
     """The records of one export: every JSON value in the file, one after another (arrays
     back to back, with or without whitespace between), each an array of records or an
@@ -208,11 +217,9 @@ def read_export(path: Path, rules: Rules | None = None) -> list[Any]:
                 path,
             ) from error
         except RecursionError as error:  # nested deeper than the parser goes
-            raise _source_error(
-                f"{path.name} 的 JSON 嵌套过深，无法读取",
-                f"{path.name}: the JSON is nested too deeply to read.",
-                path,
-            ) from error
+            raise _too_deep(path) from error
+        if too_deep(value):  # the mapping walks records recursively: keep it off the stack limit
+            raise _too_deep(path)
         records.extend(_record_list(value, path, rules))
 
 

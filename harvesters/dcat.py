@@ -22,11 +22,13 @@ from urllib.parse import urlparse
 from rdflib import Graph
 
 from schemas import message
+from schemas.bounds import MAX_JSON_DEPTH, JsonTooDeep, load_json
 
 from .base import HarvestSourceError, SourceRecord
 from .dcat_json import DcatMapper, read_data_json
 from .dcat_rdf import next_pages, read_datasets
 from .outbound import OutboundClient, OutboundError, Reach
+from .xml_guard import has_dtd
 
 log = logging.getLogger(__name__)
 
@@ -233,8 +235,15 @@ def _syntax_of(location: str, document: Document) -> str:
 
 def _load_json(document: Document) -> Any:
     try:
-        return json.loads(document.data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        return load_json(document.data.decode("utf-8-sig"))
+    except JsonTooDeep as error:
+        raise _source_error(
+            f"{document.display} 的 JSON 嵌套超过 {MAX_JSON_DEPTH} 层，拒绝读取",
+            f"{document.display}: the JSON is nested more than {MAX_JSON_DEPTH} levels deep; "
+            "refused.",
+            document.base,
+        ) from error
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         where = _position(error)
         raise _source_error(
             f"{document.display} 不是有效的 JSON（{where}）",
@@ -280,6 +289,13 @@ def _parse(document: Document, syntax: str) -> Graph:
     data: bytes | dict[str, Any] = document.data
     if syntax == "json-ld":
         data = _without_remote_contexts(_load_json(document), document.display)
+    if syntax == "xml" and has_dtd(document.data):
+        raise _source_error(
+            f"{document.display} 含有 DTD（<!DOCTYPE 或 <!ENTITY），出于安全原因拒绝解析",
+            f"{document.display} holds a DTD (<!DOCTYPE or <!ENTITY); refused for safety "
+            "(entity expansion, external entities).",
+            document.base,
+        )
     try:
         with warnings.catch_warnings():
             # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph: not ours to fix.

@@ -201,6 +201,18 @@ class Settings:
         "Largest answer an outbound fetch reads, in bytes (over it: 502 for the proxy, a "
         "failed harvest).",
     )
+    harvest_max_seconds: float = _setting(
+        3600.0,
+        "PORTAL_HARVEST_MAX_SECONDS",
+        "Seconds one harvest job may run in all; past it the job stops at the next record, "
+        "keeps what it committed, withdraws nothing and its job says why.",
+    )
+    harvest_record_seconds: float = _setting(
+        60.0,
+        "PORTAL_HARVEST_RECORD_SECONDS",
+        "Seconds reading and checking one harvested record may take; a record over it is "
+        "reported as that record's error and the run goes on.",
+    )
 
     @property
     def instance_dir(self) -> Path:

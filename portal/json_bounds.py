@@ -4,27 +4,14 @@ document a few hundred deep would still exhaust the stack of code that walks it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
 
-from schemas.bounds import MAX_JSON_DEPTH, too_deep
+from schemas.bounds import JsonTooDeep as TooDeep
+from schemas.bounds import load_json as loads
 
-
-class TooDeep(ValueError):
-    pass
-
-
-def loads(text: str | bytes) -> Any:
-    """`json.loads`, refusing nesting past MAX_JSON_DEPTH with a ValueError."""
-    try:
-        value = json.loads(text)
-    except RecursionError as error:
-        raise TooDeep(f"nested more than {MAX_JSON_DEPTH} levels deep") from error
-    if too_deep(value):
-        raise TooDeep(f"nested more than {MAX_JSON_DEPTH} levels deep")
-    return value
+__all__ = ["BoundedJSONProvider", "TooDeep", "loads"]
 
 
 class BoundedJSONProvider(DefaultJSONProvider):

@@ -12,7 +12,7 @@ from .harvest import HarvestReport
 from .harvest.runner import Progress
 from .harvest.sources import add_source, run_source
 from .models import Dataset, HarvestSource
-from .services import audit_anchor, database, outbound, policy, settings
+from .services import audit_anchor, database, harvest_clock, outbound, policy, settings
 
 
 def initialize(app: Flask) -> None:
@@ -50,6 +50,7 @@ def load_plan(app: Flask, progress: Progress | None = None) -> HarvestReport:
         progress=progress,
         audit_anchor=audit_anchor(app),
         outbound=outbound(app),
+        clock=harvest_clock(app),
     )
     if run.error:
         raise RuntimeError(f"the plan catalog could not be loaded: {run.error}")

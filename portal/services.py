@@ -12,6 +12,7 @@ from .access.checkpoints import CheckpointLog
 from .catalog import Catalog
 from .config import Settings
 from .db import Database
+from .harvest.clock import HarvestClock
 from .outbound import Outbound
 from .search import Indexer, SearchBackend
 
@@ -31,6 +32,12 @@ def policy(app: Flask | None = None) -> GradePolicy:
 def outbound(app: Flask | None = None) -> Outbound:
     """The instance's outbound policy (allow lists, limits, department credentials)."""
     return (app or current_app).extensions["portal.outbound"]
+
+
+def harvest_clock(app: Flask | None = None) -> HarvestClock:
+    """A fresh clock for one harvest run, with the instance's wall-time bounds."""
+    config = settings(app)
+    return HarvestClock(config.harvest_max_seconds, config.harvest_record_seconds)
 
 
 def search_backend(app: Flask | None = None) -> SearchBackend:

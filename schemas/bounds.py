@@ -8,6 +8,7 @@ separates them, so there is one way to split an address and nothing to backtrack
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -49,3 +50,21 @@ def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
             return True
         pending.extend((child, depth + 1) for child in children)
     return False
+
+
+class JsonTooDeep(ValueError):
+    pass
+
+
+def load_json(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> Any:
+    """`json.loads`, refusing nesting past `limit` with JsonTooDeep (a ValueError):
+    Python's decoder raises RecursionError on `[[[[…` thousands deep, and a document a few
+    hundred deep would still exhaust the stack of code that walks it (rdflib's JSON-LD
+    parser, our mappers)."""
+    try:
+        value = json.loads(text)
+    except RecursionError as error:
+        raise JsonTooDeep(f"nested more than {limit} levels deep") from error
+    if too_deep(value, limit):
+        raise JsonTooDeep(f"nested more than {limit} levels deep")
+    return value

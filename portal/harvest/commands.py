@@ -15,7 +15,7 @@ from rich.table import Table
 
 from ..catalog import CatalogError
 from ..search.follow import START_AFTER, IndexFollower
-from ..services import audit_anchor, database, outbound, policy, settings
+from ..services import audit_anchor, database, harvest_clock, outbound, policy, settings
 
 if TYPE_CHECKING:  # the commands import what they use when they run: `portal` starts fast
     from flask import Flask
@@ -300,6 +300,7 @@ def _run_source(
             audit_anchor=audit_anchor(app),
             outbound=outbound(app),
             by="console",
+            clock=harvest_clock(app),
         )
     except CatalogError as error:
         raise click.ClickException(str(error)) from error

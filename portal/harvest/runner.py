@@ -35,6 +35,7 @@ from ..catalog.documents import organization_document
 from ..catalog.organizations import validate as validate_organization
 from ..db import Database
 from ..models import Dataset
+from .clock import HarvestClock
 from .openness import OpennessHolds
 
 Progress = Callable[[str], None]
@@ -57,6 +58,7 @@ class HarvestReport:
     counts: Counter[str] = field(default_factory=Counter)  # "dataset.added" → n
     outcomes: list[RecordOutcome] = field(default_factory=list)
     notes: list[Message] = field(default_factory=list)  # about the run as a whole
+    stopped: Message | None = None  # why the run stopped before the source's end
 
     def add(self, outcome: RecordOutcome) -> None:
         self.counts[f"{outcome.kind}.{outcome.outcome}"] += 1
@@ -104,6 +106,7 @@ def run_harvest(
     parallel_after: int | None = PARALLEL_AFTER,
     audit_anchor: CheckpointLog | None = None,
     by: str | None = None,
+    clock: HarvestClock | None = None,
 ) -> HarvestReport:
     """Harvest into the catalog. With `withdraw_missing`, datasets of this source that the
     run did not see are withdrawn (never deleted); with `dry_run` nothing is kept. Records
@@ -111,7 +114,10 @@ def run_harvest(
     Openness requests of held records go to the audit log, whose head is signed into
     `audit_anchor` (the instance's, see `services.audit_anchor`); so does the run itself
     (`harvest.commit`, in its last transaction; `harvest.failed` when batches were kept
-    before a failure), with `by` (who started it; default: `actor`) as its actor."""
+    before a failure), with `by` (who started it; default: `actor`) as its actor.
+    `clock`: the run's wall-time bounds (see `clock.py`); a run past its total stops at the
+    next record, keeps what it stored, withdraws nothing and says why (`report.stopped`)."""
+    clock = clock or HarvestClock()
     pipeline = Pipeline(policy=policy, source=settings or SourceSettings())
     session = db.writing_sessions()  # commits a batch at a time, alongside other writers
     audit = AuditLog(session, audit_anchor)
@@ -127,12 +133,22 @@ def run_harvest(
         department = settings.publisher if settings else None
         run = _Run(Catalog(session, actor, policy), holds, source_id, dry_run, batch_size)
         run.department = department
+        clock.start()
         for item in pipeline.process(harvester.records(), parallel_after):
+            overran = clock.record_overran()
+            if overran is not None:
+                item = Failed(item.kind, {"_": [overran]}, item.location, item.warnings)
             run.take(item)
             if progress:
                 progress(item.kind)
+            run.report.stopped = clock.job_overran()
+            if run.report.stopped is not None:
+                run.report.notes.append(run.report.stopped)
+                break
+        complete = run.report.stopped is None  # an unfinished run saw only part of the source
         run.finish(
-            withdraw_missing, lambda: audited("harvest.commit", run.report, source_actor=actor)
+            withdraw_missing and complete,
+            lambda: audited("harvest.commit", run.report, source_actor=actor),
         )
     except BaseException as error:
         session.rollback()

@@ -20,6 +20,7 @@ from ..catalog import Conflict, Invalid, NotFound
 from ..db import Database, utcnow
 from ..models import HarvestJob, HarvestRecord, HarvestSource, Organization
 from ..outbound import Outbound
+from .clock import HarvestClock
 from .runner import HarvestReport, Progress, run_harvest
 
 KEEP_JOBS = 20  # per source; older jobs and their record rows are deleted
@@ -181,6 +182,7 @@ def run_source(
     audit_anchor: CheckpointLog | None = None,
     outbound: Outbound | None = None,
     by: str = "system",
+    clock: HarvestClock | None = None,
 ) -> SourceRun:
     """Run one source; its job (not for a dry run) records every record's outcome.
     `audit_anchor`: the instance's audit checkpoints; `by`: who started the run, the actor
@@ -230,11 +232,16 @@ def run_source(
             progress=progress,
             audit_anchor=audit_anchor,
             by=by,
+            clock=clock,
         )
     except Exception as error:  # the source could not be read: the job says why
         reason = _failure(error)
         _finish(db, job_id, source_id, HarvestReport(), "failed", reason, None)
         return SourceRun(job_id, HarvestReport(), "failed", reason)
+    if report.stopped is not None:  # over its time bound: what it stored stays, it says why
+        reason = f"{report.stopped['en']} / {report.stopped['zh']}"
+        _finish(db, job_id, source_id, report, "failed", reason, None)
+        return SourceRun(job_id, report, "failed", reason)
     _finish(db, job_id, source_id, report, "finished", None, started)
     if report.changed:
         db.optimize()

@@ -18,7 +18,7 @@ from ...catalog.errors import NotFound
 from ...db import utcnow
 from ...harvest.sources import get_source, job_records, list_sources, run_source
 from ...models import HarvestJob, HarvestRecord, HarvestSource, User
-from ...services import audit_anchor, database, outbound, policy
+from ...services import audit_anchor, database, harvest_clock, outbound, policy
 from ..signed_in import current_account, drain_index
 from ..site import blueprint
 
@@ -141,6 +141,7 @@ def officer_harvest_run(name: str) -> ResponseReturnValue:
         audit_anchor=audit_anchor(),
         outbound=outbound(),
         by=by,
+        clock=harvest_clock(),
     )
     if run.status == "finished":
         drain_index()
